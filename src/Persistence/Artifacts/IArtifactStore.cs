@@ -1,0 +1,47 @@
+namespace TextClassification.Persistence.Artifacts;
+
+/// <summary>
+/// Where files too large for a row live: uploaded datasets, checkpoints and model artifacts. Every file is
+/// content-hashed when written and checked against that hash when read, so a damaged file is an error, never
+/// silently used. The local directory implementation is the default; a shared volume or an object store can
+/// replace it behind this interface.
+/// </summary>
+public interface IArtifactStore
+{
+    /// <summary>
+    /// Starts writing <paramref name="key"/>. Nothing is visible under the key until
+    /// <see cref="ArtifactWrite.CommitAsync"/>; disposing an uncommitted write discards what was written.
+    /// </summary>
+    ArtifactWrite BeginWrite(string key);
+
+    /// <summary>
+    /// Opens <paramref name="key"/> for reading. The stream hashes what it reads and throws
+    /// <see cref="ArtifactIntegrityException"/> at the end of the file if the SHA-256 differs from
+    /// <paramref name="expectedSha256"/>; a length mismatch is refused before any byte is returned.
+    /// </summary>
+    /// <exception cref="ArtifactNotFoundException">No artifact is stored under the key.</exception>
+    Stream OpenRead(string key, string expectedSha256, long expectedSizeBytes);
+
+    /// <summary>Removes <paramref name="key"/>; removing a key that is not there is not an error.</summary>
+    void Delete(string key);
+
+    /// <summary>True when something is stored under <paramref name="key"/>.</summary>
+    bool Exists(string key);
+}
+
+/// <summary>What a committed write stored.</summary>
+public sealed record StoredArtifact(string Key, string Sha256, long SizeBytes);
+
+/// <summary>A stored file's content did not match the hash recorded when it was written.</summary>
+public sealed class ArtifactIntegrityException(string key, string expected, string actual)
+    : IOException($"Artifact '{key}' is corrupted: its SHA-256 is {actual}, but {expected} was recorded when it was written.")
+{
+    public string Key { get; } = key;
+}
+
+/// <summary>No artifact is stored under the key.</summary>
+public sealed class ArtifactNotFoundException(string key)
+    : FileNotFoundException($"Artifact '{key}' is missing from the artifact store.")
+{
+    public string Key { get; } = key;
+}
