@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using TextClassification.Persistence.Artifacts;
@@ -32,6 +33,7 @@ public static class PersistenceServiceCollectionExtensions
                 ? provider.GetRequiredService<PostgresServiceDbContext>()
                 : provider.GetRequiredService<SqliteServiceDbContext>());
 
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IArtifactStore, LocalDirectoryArtifactStore>();
         services.AddHostedService<DatabaseMigrationService>();
         services.AddHealthChecks()
