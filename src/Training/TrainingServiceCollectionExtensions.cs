@@ -1,5 +1,9 @@
 using Hangfire;
+using Hangfire.AspNetCore;
+using Hangfire.Common;
+using Hangfire.InMemory;
 using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -22,34 +26,35 @@ public static class TrainingServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        services.AddHangfire((provider, configuration) =>
+        // Hangfire's own AddHangfire configures process-wide statics (JobStorage.Current); registering the storage and
+        // client per container instead keeps each host (and each test host in one process) on its own queue.
+        services.AddSingleton<JobStorage>(provider =>
         {
             var persistence = provider.GetRequiredService<IOptions<PersistenceOptions>>().Value;
             var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
-            configuration
-                .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-                .UseSimpleAssemblyNameTypeSerializer()
-                .UseRecommendedSerializerSettings();
-            if (persistence.Provider == DatabaseProvider.PostgreSql)
+            if (persistence.Provider != DatabaseProvider.PostgreSql)
             {
-                configuration.UsePostgreSqlStorage(
-                    connection => connection.UseNpgsqlConnection(persistence.ConnectionString),
-                    new PostgreSqlStorageOptions
-                    {
-                        SchemaName = jobs.HangfireSchema,
-                        PrepareSchemaIfNecessary = true,
-                        // A training run can outlast any fixed invisibility timeout; the sliding one keeps a
-                        // heartbeat on the fetched job instead, so no second worker receives it while it runs.
-                        UseSlidingInvisibilityTimeout = true,
-                        InvisibilityTimeout = TimeSpan.FromMinutes(5),
-                        QueuePollInterval = TimeSpan.FromSeconds(1),
-                    });
+                return new InMemoryStorage();
             }
-            else
-            {
-                configuration.UseInMemoryStorage();
-            }
+
+            return new PostgreSqlStorage(
+                new NpgsqlConnectionFactory(persistence.ConnectionString, new PostgreSqlStorageOptions()),
+                new PostgreSqlStorageOptions
+                {
+                    SchemaName = jobs.HangfireSchema,
+                    PrepareSchemaIfNecessary = true,
+                    // A training run can outlast any fixed invisibility timeout; the sliding one keeps a heartbeat
+                    // on the fetched job instead, so no second worker receives it while the first still runs it.
+                    UseSlidingInvisibilityTimeout = true,
+                    InvisibilityTimeout = TimeSpan.FromMinutes(5),
+                    QueuePollInterval = TimeSpan.FromSeconds(1),
+                });
         });
+        services.AddSingleton<IJobFilterProvider>(_ => JobFilterProviders.Providers);
+        services.AddSingleton<IBackgroundJobClient>(provider =>
+            new BackgroundJobClient(provider.GetRequiredService<JobStorage>(), provider.GetRequiredService<IJobFilterProvider>()));
+        services.AddSingleton<JobActivator>(provider => new AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
+        services.AddSingleton(_ => Hangfire.Dashboard.DashboardRoutes.Routes);
 
         services.AddHealthChecks()
             .AddCheck<HangfireStorageHealthCheck>("hangfire", HealthStatus.Unhealthy, [PersistenceServiceCollectionExtensions.ReadinessTag]);

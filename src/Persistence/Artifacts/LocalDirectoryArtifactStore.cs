@@ -42,10 +42,11 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
             throw new ArtifactNotFoundException(key);
         }
 
-        if (file.Length != expectedSizeBytes)
+        long length = file.Length;
+        if (length != expectedSizeBytes)
         {
             file.Dispose();
-            throw new ArtifactIntegrityException(key, expectedSha256, $"unknown (the file holds {file.Length} bytes, not {expectedSizeBytes})");
+            throw new ArtifactIntegrityException(key, expectedSha256, $"unknown (the file holds {length} bytes, not {expectedSizeBytes})");
         }
 
         return new HashVerifyingReadStream(file, key, expectedSha256);
