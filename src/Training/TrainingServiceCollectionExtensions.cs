@@ -55,6 +55,8 @@ public static class TrainingServiceCollectionExtensions
             new BackgroundJobClient(provider.GetRequiredService<JobStorage>(), provider.GetRequiredService<IJobFilterProvider>()));
         services.AddSingleton<JobActivator>(provider => new AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
         services.AddSingleton(_ => Hangfire.Dashboard.DashboardRoutes.Routes);
+        // The dashboard middleware refuses to start unless it finds this registration (AddHangfire would add it).
+        services.AddSingleton<IGlobalConfiguration>(_ => GlobalConfiguration.Configuration);
 
         services.AddHealthChecks()
             .AddCheck<HangfireStorageHealthCheck>("hangfire", HealthStatus.Unhealthy, [PersistenceServiceCollectionExtensions.ReadinessTag]);

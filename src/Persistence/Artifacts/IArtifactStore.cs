@@ -15,12 +15,13 @@ public interface IArtifactStore
     ArtifactWrite BeginWrite(string key);
 
     /// <summary>
-    /// Opens <paramref name="key"/> for reading. The stream hashes what it reads and throws
-    /// <see cref="ArtifactIntegrityException"/> at the end of the file if the SHA-256 differs from
-    /// <paramref name="expectedSha256"/>; a length mismatch is refused before any byte is returned.
+    /// Opens <paramref name="key"/> for reading after checking its length and SHA-256 against what was recorded when
+    /// it was written. The whole file is hashed before the first byte is handed out, so a damaged file is refused
+    /// with <see cref="ArtifactIntegrityException"/> rather than half-parsed into a confusing error.
     /// </summary>
     /// <exception cref="ArtifactNotFoundException">No artifact is stored under the key.</exception>
-    Stream OpenRead(string key, string expectedSha256, long expectedSizeBytes);
+    /// <exception cref="ArtifactIntegrityException">The stored bytes are not the ones that were written.</exception>
+    Task<Stream> OpenReadAsync(string key, string expectedSha256, long expectedSizeBytes, CancellationToken cancellationToken = default);
 
     /// <summary>Removes <paramref name="key"/>; removing a key that is not there is not an error.</summary>
     void Delete(string key);

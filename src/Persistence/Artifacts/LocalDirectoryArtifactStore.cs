@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 
 namespace TextClassification.Persistence.Artifacts;
@@ -29,27 +30,41 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
         return new LocalWrite(key, path, $"{path}.{Guid.NewGuid():N}{TemporarySuffix}");
     }
 
-    public Stream OpenRead(string key, string expectedSha256, long expectedSizeBytes)
+    public async Task<Stream> OpenReadAsync(string key, string expectedSha256, long expectedSizeBytes, CancellationToken cancellationToken = default)
     {
         string path = PathFor(key);
         FileStream file;
         try
         {
-            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new ArtifactNotFoundException(key);
         }
 
-        long length = file.Length;
-        if (length != expectedSizeBytes)
+        try
         {
-            file.Dispose();
-            throw new ArtifactIntegrityException(key, expectedSha256, $"unknown (the file holds {length} bytes, not {expectedSizeBytes})");
-        }
+            long length = file.Length;
+            if (length != expectedSizeBytes)
+            {
+                throw new ArtifactIntegrityException(key, expectedSha256, $"unknown (the file holds {length} bytes, not {expectedSizeBytes})");
+            }
 
-        return new HashVerifyingReadStream(file, key, expectedSha256);
+            string actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
+            if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ArtifactIntegrityException(key, expectedSha256, actual);
+            }
+
+            file.Position = 0;
+            return file;
+        }
+        catch
+        {
+            await file.DisposeAsync();
+            throw;
+        }
     }
 
     public void Delete(string key)

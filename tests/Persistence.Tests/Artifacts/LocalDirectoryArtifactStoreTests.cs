@@ -28,7 +28,7 @@ public sealed class LocalDirectoryArtifactStoreTests : IDisposable
 
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(content)), stored.Sha256);
         Assert.Equal(content.Length, stored.SizeBytes);
-        await using var read = _store.OpenRead("datasets/a.jsonl", stored.Sha256, stored.SizeBytes);
+        await using var read = await _store.OpenReadAsync("datasets/a.jsonl", stored.Sha256, stored.SizeBytes);
         using var copy = new MemoryStream();
         await read.CopyToAsync(copy);
         Assert.Equal(content, copy.ToArray());
@@ -47,31 +47,30 @@ public sealed class LocalDirectoryArtifactStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Reading_a_file_whose_bytes_changed_throws_an_integrity_error_at_the_end()
+    public async Task Opening_a_file_whose_bytes_changed_is_refused_with_an_integrity_error()
     {
         var stored = await WriteAsync("checkpoints/c.bin", new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 });
         await File.WriteAllBytesAsync(Path.Combine(_root.Path, "checkpoints/c.bin"), new byte[] { 1, 2, 3, 4, 5, 6, 7, 9 });
 
-        await using var read = _store.OpenRead("checkpoints/c.bin", stored.Sha256, stored.SizeBytes);
-        var error = await Assert.ThrowsAsync<ArtifactIntegrityException>(() => read.CopyToAsync(Stream.Null));
+        var error = await Assert.ThrowsAsync<ArtifactIntegrityException>(() => _store.OpenReadAsync("checkpoints/c.bin", stored.Sha256, stored.SizeBytes));
 
         Assert.Contains("corrupted", error.Message);
         Assert.Contains(stored.Sha256, error.Message);
     }
 
     [Fact]
-    public async Task Reading_a_file_whose_length_changed_is_refused_before_any_byte_is_returned()
+    public async Task Opening_a_file_whose_length_changed_is_refused()
     {
         var stored = await WriteAsync("models/m.onnx", new byte[] { 1, 2, 3 });
         await File.AppendAllTextAsync(Path.Combine(_root.Path, "models/m.onnx"), "extra");
 
-        Assert.Throws<ArtifactIntegrityException>(() => _store.OpenRead("models/m.onnx", stored.Sha256, stored.SizeBytes));
+        await Assert.ThrowsAsync<ArtifactIntegrityException>(() => _store.OpenReadAsync("models/m.onnx", stored.Sha256, stored.SizeBytes));
     }
 
     [Fact]
-    public void Reading_a_missing_artifact_names_its_key()
+    public async Task Opening_a_missing_artifact_names_its_key()
     {
-        var error = Assert.Throws<ArtifactNotFoundException>(() => _store.OpenRead("datasets/none.jsonl", "00", 1));
+        var error = await Assert.ThrowsAsync<ArtifactNotFoundException>(() => _store.OpenReadAsync("datasets/none.jsonl", "00", 1));
         Assert.Contains("datasets/none.jsonl", error.Message);
     }
 
@@ -91,7 +90,7 @@ public sealed class LocalDirectoryArtifactStoreTests : IDisposable
         await WriteAsync("checkpoints/latest.bin", new byte[] { 1 });
         var second = await WriteAsync("checkpoints/latest.bin", new byte[] { 2, 2 });
 
-        await using var read = _store.OpenRead("checkpoints/latest.bin", second.Sha256, second.SizeBytes);
+        await using var read = await _store.OpenReadAsync("checkpoints/latest.bin", second.Sha256, second.SizeBytes);
         using var copy = new MemoryStream();
         await read.CopyToAsync(copy);
         Assert.Equal(new byte[] { 2, 2 }, copy.ToArray());

@@ -1,0 +1,220 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Net.Http.Headers;
+using TextClassification.Api.Problems;
+
+namespace TextClassification.Api.Endpoints;
+
+/// <summary>
+/// The multipart body of <c>POST /v1/datasets</c>, read as a stream: the file part goes straight to a temporary file
+/// (never whole into memory) while its size is counted against the limit, and the small text fields are collected.
+/// Parts may come in any order, which is why the file is spooled before it is parsed with the fields' settings.
+/// </summary>
+internal sealed class DatasetUploadForm : IAsyncDisposable
+{
+    private const int MaxFieldLength = 1024;
+    private static readonly HashSet<string> KnownFields =
+        ["name", "text_column", "label_column", "dedupe", "redact_pii", "strict"];
+
+    private DatasetUploadForm(string filePath, string? fileName, long fileBytes, Dictionary<string, string> fields)
+    {
+        FilePath = filePath;
+        FileName = fileName;
+        FileBytes = fileBytes;
+        Fields = fields;
+    }
+
+    /// <summary>The spooled upload; deleted when the form is disposed.</summary>
+    public string FilePath { get; }
+
+    /// <summary>The client's name for the file, if it sent one.</summary>
+    public string? FileName { get; }
+
+    public long FileBytes { get; }
+
+    public IReadOnlyDictionary<string, string> Fields { get; }
+
+    public static async Task<DatasetUploadForm> ReadAsync(HttpRequest request, long maxFileBytes, string spoolDirectory, CancellationToken cancellationToken)
+    {
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
+            || !contentType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new UnsupportedMediaTypeException(
+                "Send the dataset as multipart/form-data with the file in a part named 'file'.");
+        }
+
+        string boundary = HeaderUtilities.RemoveQuotes(contentType.Boundary).Value ?? string.Empty;
+        if (boundary.Length == 0)
+        {
+            throw new RequestValidationException([ProblemError.ForField("Content-Type", "The multipart boundary is missing.")]);
+        }
+
+        // The body may be as large as the file limit plus the other parts; the file itself is counted exactly below.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = maxFileBytes + (1 << 20);
+        }
+
+        var reader = new MultipartReader(boundary, request.Body) { HeadersLengthLimit = 16 * 1024 };
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? filePath = null;
+        string? fileName = null;
+        long fileBytes = 0;
+        try
+        {
+            while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+            {
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                    || !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+
+                string name = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? string.Empty;
+                if (name == "file")
+                {
+                    if (filePath is not null)
+                    {
+                        throw new RequestValidationException([ProblemError.ForField("file", "Send exactly one file.")]);
+                    }
+
+                    fileName = HeaderUtilities.RemoveQuotes(disposition.FileNameStar).Value
+                        ?? HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
+                    Directory.CreateDirectory(spoolDirectory);
+                    filePath = Path.Combine(spoolDirectory, $"upload-{Guid.NewGuid():N}.tmp");
+                    fileBytes = await SpoolAsync(section.Body, filePath, maxFileBytes, cancellationToken);
+                }
+                else if (KnownFields.Contains(name))
+                {
+                    fields[name] = await ReadFieldAsync(section.Body, name, cancellationToken);
+                }
+            }
+        }
+        catch
+        {
+            if (filePath is not null)
+            {
+                File.Delete(filePath);
+            }
+
+            throw;
+        }
+
+        if (filePath is null)
+        {
+            throw new RequestValidationException([ProblemError.ForField("file", "The 'file' part is required.")]);
+        }
+
+        return new DatasetUploadForm(filePath, fileName, fileBytes, fields);
+    }
+
+    public string? Text(string field) => Fields.TryGetValue(field, out var value) && value.Length > 0 ? value : null;
+
+    /// <summary>Reads a boolean field ("true"/"false", "1"/"0", "yes"/"no", "on"/"off"), adding an error if it is none.</summary>
+    public bool Flag(string field, bool fallback, List<ProblemError> errors)
+    {
+        string? value = Text(field)?.Trim().ToLowerInvariant();
+        switch (value)
+        {
+            case null:
+                return fallback;
+            case "true" or "1" or "yes" or "on":
+                return true;
+            case "false" or "0" or "no" or "off":
+                return false;
+            default:
+                errors.Add(ProblemError.ForField(field, $"'{value}' is not a boolean; use true or false."));
+                return fallback;
+        }
+    }
+
+    /// <summary>
+    /// Describes the form in the OpenAPI document. The handler reads the body itself (to stream it), so the
+    /// framework cannot infer the form; declaring it with Accepts would also make routing refuse other media types
+    /// with a bare 415 before the handler can say what it expects.
+    /// </summary>
+    public static Task DescribeAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        static OpenApiSchema Field(JsonSchemaType type, string description, string? format = null, JsonNode? example = null) =>
+            new() { Type = type, Description = description, Format = format, Examples = example is null ? null : [example] };
+
+        operation.RequestBody = new OpenApiRequestBody
+        {
+            Required = true,
+            Description = "The dataset file and how to read it.",
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                ["multipart/form-data"] = new()
+                {
+                    Schema = new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Object,
+                        Required = new HashSet<string> { "file" },
+                        Properties = new Dictionary<string, IOpenApiSchema>
+                        {
+                            ["file"] = Field(JsonSchemaType.String, "CSV (RFC 4180), TSV or JSONL; UTF-8, optional BOM.", "binary"),
+                            ["name"] = Field(JsonSchemaType.String, "A name for the dataset; defaults to the file name.", example: "clinc150-train"),
+                            ["text_column"] = Field(JsonSchemaType.String, "Column or JSON field holding the text.", example: "text"),
+                            ["label_column"] = Field(JsonSchemaType.String, "Column or JSON field holding the label.", example: "label"),
+                            ["dedupe"] = Field(JsonSchemaType.Boolean, "Drop rows repeating an earlier row's text and label.", example: true),
+                            ["redact_pii"] = Field(JsonSchemaType.Boolean, "Replace e-mail addresses, phone numbers, card numbers and IBANs with tokens.", example: false),
+                            ["strict"] = Field(JsonSchemaType.Boolean, "Reject the whole upload on any row problem.", example: false),
+                        },
+                    },
+                },
+            },
+        };
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        File.Delete(FilePath);
+        return ValueTask.CompletedTask;
+    }
+
+    private static async Task<long> SpoolAsync(Stream source, string path, long maxBytes, CancellationToken cancellationToken)
+    {
+        await using var target = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            long total = 0;
+            int read;
+            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                total += read;
+                if (total > maxBytes)
+                {
+                    throw new PayloadTooLargeException(maxBytes);
+                }
+
+                await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
+
+            return total;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task<string> ReadFieldAsync(Stream body, string name, CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(body, Encoding.UTF8, detectEncodingFromByteOrderMarks: false);
+        char[] buffer = new char[MaxFieldLength + 1];
+        int length = await reader.ReadBlockAsync(buffer.AsMemory(), cancellationToken);
+        if (length > MaxFieldLength)
+        {
+            throw new RequestValidationException([ProblemError.ForField(name, $"The field is longer than {MaxFieldLength} characters.")]);
+        }
+
+        return new string(buffer, 0, length);
+    }
+}

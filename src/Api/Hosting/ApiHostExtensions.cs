@@ -1,0 +1,78 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Hangfire;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.OpenApi;
+using TextClassification.Api.Endpoints;
+using TextClassification.Api.Problems;
+
+namespace TextClassification.Api.Hosting;
+
+internal static class ApiHostExtensions
+{
+    /// <summary>
+    /// The HTTP surface shared by every endpoint: snake_case JSON, problem details with request ids, the exception
+    /// mapping, the OpenAPI document and the datasets options.
+    /// </summary>
+    public static IServiceCollection AddApiHost(this IServiceCollection services)
+    {
+        services.Configure<JsonOptions>(options => ConfigureJson(options.SerializerOptions));
+
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
+            context.ProblemDetails.Extensions["request_id"] = context.HttpContext.TraceIdentifier;
+        });
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        // A query string that does not bind (limit=abc) becomes a problem-details 400 like every other refusal.
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+
+        services.AddOptions<DatasetsOptions>()
+            .BindConfiguration(DatasetsOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.AddOpenApi("v1", options =>
+        {
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info = new OpenApiInfo
+                {
+                    Title = "Text classification service",
+                    Version = "v1",
+                    Description = "Upload labelled text, fine-tune classifiers on it, and serve their predictions. "
+                        + "Errors are RFC 9457 problem details whose `errors` list says what was wrong and where.",
+                };
+                return Task.CompletedTask;
+            });
+        });
+        return services;
+    }
+
+    /// <summary>The one JSON shape of the API: snake_case names and enum values, nulls written out.</summary>
+    public static void ConfigureJson(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DictionaryKeyPolicy = null;
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        options.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+    }
+
+    public static WebApplication UseApiHost(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+
+        app.MapOpenApi("/swagger/{documentName}/swagger.json");
+        app.UseSwaggerUI(options =>
+        {
+            options.SwaggerEndpoint("/swagger/v1/swagger.json", "Text classification service v1");
+            options.RoutePrefix = "swagger";
+            options.DocumentTitle = "Text classification service";
+        });
+
+        // Local requests only until API keys land (Hangfire's default authorization).
+        app.UseHangfireDashboard("/hangfire", new DashboardOptions(), app.Services.GetRequiredService<JobStorage>());
+        return app;
+    }
+}

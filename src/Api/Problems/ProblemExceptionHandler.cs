@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using TextClassification.Persistence.Artifacts;
+
+namespace TextClassification.Api.Problems;
+
+/// <summary>
+/// The one place where exceptions become RFC 9457 problem details. Known refusals keep their status and errors;
+/// anything else is a 500 whose detail names no internals (the log has the exception, under the same request id).
+/// </summary>
+internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger)
+    : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = exception switch
+        {
+            ApiProblemException api => Describe(api.Status, api.Title, api.Message, api.Errors),
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => Describe(
+                StatusCodes.Status413PayloadTooLarge, "The request body is too large.", exception.Message, []),
+            BadHttpRequestException bad => Describe(bad.StatusCode, "The request is malformed.", bad.Message, []),
+            ArtifactIntegrityException or ArtifactNotFoundException => Describe(
+                StatusCodes.Status500InternalServerError, "A stored file failed its integrity check.", exception.Message, []),
+            _ => null,
+        };
+
+        if (problem is null)
+        {
+            LogUnhandled(logger, exception, httpContext.TraceIdentifier);
+            problem = Describe(StatusCodes.Status500InternalServerError, "An unexpected error occurred.",
+                "The server could not complete the request; the request id identifies it in the server's log.", []);
+        }
+        else if (problem.Status >= 500)
+        {
+            LogUnhandled(logger, exception, httpContext.TraceIdentifier);
+        }
+
+        httpContext.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            ProblemDetails = problem,
+            Exception = exception,
+        });
+    }
+
+    private static ProblemDetails Describe(int status, string title, string detail, IReadOnlyList<ProblemError> errors)
+    {
+        var problem = new ProblemDetails { Status = status, Title = title, Detail = detail };
+        if (errors.Count > 0)
+        {
+            problem.Extensions["errors"] = errors;
+        }
+
+        return problem;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Request {RequestId} failed")]
+    private static partial void LogUnhandled(ILogger logger, Exception exception, string requestId);
+}

@@ -1,0 +1,26 @@
+using TextClassification.Api.Endpoints;
+using TextClassification.Api.Hosting;
+using TextClassification.Persistence;
+using Microsoft.Extensions.Options;
+using TextClassification.Training;
+using TextClassification.Training.Jobs;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.Services.AddPersistence();
+builder.Services.AddTraining();
+builder.Services.AddApiHost();
+
+var app = builder.Build();
+
+app.UseApiHost();
+app.MapHealthEndpoints();
+if (app.Services.GetRequiredService<IOptions<JobsOptions>>().Value.ServesApi)
+{
+    app.MapDatasetsEndpoints();
+}
+
+await app.RunAsync();
+
+/// <summary>The entry point, public so that tests can host the application with WebApplicationFactory.</summary>
+public partial class Program;
