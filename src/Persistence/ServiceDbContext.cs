@@ -18,6 +18,8 @@ public abstract class ServiceDbContext(DbContextOptions options) : DbContext(opt
 
     public DbSet<JobCheckpoint> JobCheckpoints => Set<JobCheckpoint>();
 
+    public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(ServiceDbContext).Assembly);
 }

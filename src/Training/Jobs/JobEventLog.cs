@@ -1,0 +1,55 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using TextClassification.Persistence;
+using TextClassification.Persistence.Entities;
+
+namespace TextClassification.Training.Jobs;
+
+/// <summary>Event types a job writes; clients filter on them.</summary>
+public static class JobEventTypes
+{
+    public const string StatusChanged = "status_changed";
+    public const string EpochCompleted = "epoch_completed";
+    public const string StepLoss = "step_loss";
+    public const string CheckpointSaved = "checkpoint_saved";
+    public const string Resumed = "resumed";
+    public const string Evaluation = "evaluation";
+    public const string Warning = "warning";
+    public const string Message = "message";
+}
+
+/// <summary>
+/// Appends to a job's event log. Each append is its own short unit of work in its own scope, so an event is
+/// visible to readers (and the live stream) as soon as it is written, whatever the job does next.
+/// </summary>
+public sealed class JobEventLog(IServiceScopeFactory scopes, TimeProvider clock)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public async Task AppendAsync(string jobId, string level, string type, string message, object? data = null, CancellationToken cancellationToken = default)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
+        db.JobEvents.Add(NewEvent(jobId, level, type, message, data));
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>Builds an event to be saved together with other changes in the caller's unit of work.</summary>
+    public JobEvent NewEvent(string jobId, string level, string type, string message, object? data = null) => new()
+    {
+        JobId = jobId,
+        CreatedAt = clock.GetUtcNow(),
+        Level = level,
+        Type = type,
+        Message = message,
+        DataJson = data is null ? null : JsonSerializer.Serialize(data, Json),
+    };
+
+    public static string Serialize(object value) => JsonSerializer.Serialize(value, Json);
+
+    public static T? Deserialize<T>(string? json) => json is null ? default : JsonSerializer.Deserialize<T>(json, Json);
+}
