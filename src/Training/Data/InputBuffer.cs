@@ -24,14 +24,10 @@ internal sealed class InputBuffer : IDisposable
     /// <summary>The bytes read and not yet consumed.</summary>
     public ReadOnlySpan<byte> Data => _buffer.AsSpan(_start, _end - _start);
 
-    /// <summary>How many bytes have been consumed since the start of the stream.</summary>
-    public long Consumed { get; private set; }
-
     public void Advance(int count)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _end - _start);
         _start += count;
-        Consumed += count;
     }
 
     /// <summary>
