@@ -103,6 +103,14 @@ internal static partial class DatasetsEndpoints
             Strict = form.Flag("strict", false, errors),
             MaxTextLength = limits.MaxTextLength,
         };
+        foreach (string column in (string[])["text_column", "label_column"])
+        {
+            if (form.Text(column) is { } value && string.IsNullOrWhiteSpace(value))
+            {
+                errors.Add(ProblemError.ForField(column, "The column name is blank; leave the field out to use the default."));
+            }
+        }
+
         string name = (form.Text("name") ?? form.FileName ?? "dataset").Trim();
         if (name.Length is 0 or > 256)
         {
