@@ -21,6 +21,12 @@ public static class TrainingServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddTraining(this IServiceCollection services)
     {
+        services.AddOptions<TrainingOptions>()
+            .BindConfiguration(TrainingOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<TrainingDevice>();
+
         services.AddOptions<JobsOptions>()
             .BindConfiguration(JobsOptions.SectionName)
             .ValidateDataAnnotations()
