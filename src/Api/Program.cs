@@ -18,6 +18,7 @@ app.MapHealthEndpoints();
 if (app.Services.GetRequiredService<IOptions<JobsOptions>>().Value.ServesApi)
 {
     app.MapDatasetsEndpoints();
+    app.MapFineTuningJobsEndpoints();
 }
 
 await app.RunAsync();

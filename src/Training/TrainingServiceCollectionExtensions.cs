@@ -67,6 +67,13 @@ public static class TrainingServiceCollectionExtensions
         services.AddHealthChecks()
             .AddCheck<HangfireStorageHealthCheck>("hangfire", HealthStatus.Unhealthy, [PersistenceServiceCollectionExtensions.ReadinessTag]);
 
+        services.AddSingleton<JobEventLog>();
+        services.AddSingleton<JobLease>();
+        services.AddScoped<FineTuningJobScheduler>();
+        services.AddTransient<FineTuningJobExecution>();
+        services.AddTransient<FineTuningJobRunner>();
+        services.AddHostedService<BackgroundJobRecoveryService>();
+
         // Not AddHangfireServer: whether this process runs jobs is a run-time setting (Jobs:Role), read at start.
         services.AddHostedService<WorkerHostedService>();
 

@@ -27,6 +27,8 @@ internal static class ApiHostExtensions
         // A query string that does not bind (limit=abc) becomes a problem-details 400 like every other refusal.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 
+        services.AddScoped<FineTuningJobRequests>();
+
         services.AddOptions<DatasetsOptions>()
             .BindConfiguration(DatasetsOptions.SectionName)
             .ValidateDataAnnotations()

@@ -18,6 +18,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             ApiProblemException api => Describe(api.Status, api.Title, api.Message, api.Errors),
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => Describe(
                 StatusCodes.Status413PayloadTooLarge, "The request body is too large.", exception.Message, []),
+            BadHttpRequestException { InnerException: System.Text.Json.JsonException json } bad => Describe(
+                bad.StatusCode, "The request body is not valid JSON for this operation.", JsonProblem(json), [new ProblemError(JsonField(json), null, JsonProblem(json))]),
             BadHttpRequestException bad => Describe(bad.StatusCode, "The request is malformed.", bad.Message, []),
             ArtifactIntegrityException or ArtifactNotFoundException => Describe(
                 StatusCodes.Status500InternalServerError, "A stored file failed its integrity check.", exception.Message, []),
@@ -54,6 +56,15 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
 
         return problem;
     }
+
+    /// <summary>The JSON path of the value that did not bind, as a field name: <c>$.hyperparameters.epochs</c> → <c>hyperparameters.epochs</c>.</summary>
+    private static string? JsonField(System.Text.Json.JsonException json) =>
+        json.Path is null or "$" ? null : json.Path.StartsWith("$.", StringComparison.Ordinal) ? json.Path[2..] : json.Path;
+
+    private static string JsonProblem(System.Text.Json.JsonException json) =>
+        JsonField(json) is { } field
+            ? $"The value of '{field}' has the wrong type or format."
+            : $"The body is not valid JSON (line {json.LineNumber + 1}, position {json.BytePositionInLine + 1}).";
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Request {RequestId} failed")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string requestId);

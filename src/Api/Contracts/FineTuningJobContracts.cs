@@ -1,0 +1,90 @@
+using System.Text.Json;
+using TextClassification.Persistence.Entities;
+using TextClassification.Training.Jobs;
+using TextClassification.Training.Loop;
+
+namespace TextClassification.Api.Contracts;
+
+/// <summary>The body of <c>POST /v1/fine-tuning/jobs</c>; every field but the two required ones has a default.</summary>
+public sealed record CreateFineTuningJobRequest(
+    string? TrainingDatasetId,
+    string? ValidationDatasetId,
+    string? Model,
+    string? BaseModel,
+    string? Architecture,
+    HyperparameterOverrides? Hyperparameters,
+    double? ValidationSplit,
+    string? OutOfScopeLabel);
+
+/// <summary>A fine-tuning job as the API shows it.</summary>
+public sealed record FineTuningJobResponse(
+    string Id,
+    string Object,
+    string Status,
+    string Model,
+    string? BaseModel,
+    string Architecture,
+    JsonElement Hyperparameters,
+    string TrainingDatasetId,
+    string? ValidationDatasetId,
+    double? ValidationSplit,
+    string? OutOfScopeLabel,
+    string? Device,
+    JobProgress? Progress,
+    JobMetrics? Metrics,
+    JobResult? Result,
+    JobError? Error,
+    bool CancelRequested,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    JsonElement? Evaluation = null)
+{
+    /// <summary>The job; with <paramref name="includeEvaluation"/>, also its full evaluation (per-class figures, confusion matrix).</summary>
+    public static FineTuningJobResponse From(FineTuningJob job, bool includeEvaluation = false) => new(
+        job.Id,
+        "fine_tuning.job",
+        job.Status.ToString().ToLowerInvariant(),
+        job.Model,
+        job.BaseModel,
+        job.Architecture,
+        JsonDocument.Parse(job.HyperparametersJson).RootElement.Clone(),
+        job.TrainingDatasetId,
+        job.ValidationDatasetId,
+        job.ValidationSplit,
+        job.OutOfScopeLabel,
+        job.Device,
+        JobEventLog.Deserialize<JobProgress>(job.ProgressJson),
+        JobEventLog.Deserialize<JobMetrics>(job.MetricsJson),
+        job.ResultModel is null || job.ResultVersion is null ? null : new JobResult(job.ResultModel, job.ResultVersion.Value),
+        job.ErrorCode is null ? null : new JobError(job.ErrorCode, job.ErrorMessage ?? string.Empty),
+        job.CancelRequested,
+        job.CreatedAt,
+        job.StartedAt,
+        job.FinishedAt,
+        includeEvaluation && job.EvaluationJson is not null ? JsonDocument.Parse(job.EvaluationJson).RootElement.Clone() : null);
+}
+
+/// <summary>What a succeeded job published: a version of a registered model.</summary>
+public sealed record JobResult(string Model, int Version);
+
+/// <summary>Why a job failed: a stable code and a readable message.</summary>
+public sealed record JobError(string Code, string Message);
+
+/// <summary>One entry of a job's event log.</summary>
+public sealed record JobEventResponse(long Id, string Object, DateTimeOffset CreatedAt, string Level, string Type, string Message, JsonElement? Data)
+{
+    public static JobEventResponse From(JobEvent e) => new(
+        e.Id, "fine_tuning.job.event", e.CreatedAt, e.Level, e.Type, e.Message,
+        e.DataJson is null ? null : JsonDocument.Parse(e.DataJson).RootElement.Clone());
+}
+
+/// <summary>A checkpoint the job wrote after an epoch.</summary>
+public sealed record JobCheckpointResponse(string Object, int Epoch, long Step, JsonElement Metrics, string Sha256, long SizeBytes, DateTimeOffset CreatedAt)
+{
+    public static JobCheckpointResponse From(JobCheckpoint c) => new(
+        "fine_tuning.job.checkpoint", c.Epoch, c.Step, JsonDocument.Parse(c.MetricsJson).RootElement.Clone(), c.Sha256, c.SizeBytes, c.CreatedAt);
+}
+
+/// <summary>A list without paging.</summary>
+public sealed record DataResponse<T>(IReadOnlyList<T> Data, string Object = "list");

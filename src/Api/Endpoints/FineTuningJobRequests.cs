@@ -1,0 +1,171 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
+using TextClassification.Api.Contracts;
+using TextClassification.Api.Problems;
+using TextClassification.Persistence;
+using TextClassification.Persistence.Entities;
+using TextClassification.Training.Loop;
+using TextClassification.Training.Models;
+
+namespace TextClassification.Api.Endpoints;
+
+/// <summary>
+/// Turns a <c>POST /v1/fine-tuning/jobs</c> body into a queued job, or refuses it naming the field: 400 for a
+/// missing, malformed or out-of-range value, 404 for a dataset or base model that does not exist, 422 for values
+/// that are well-formed but cannot be used (an unknown architecture, an out-of-scope label the data lacks).
+/// </summary>
+internal sealed partial class FineTuningJobRequests(ServiceDbContext db, TimeProvider clock)
+{
+    public const string Description = """
+        Starts training a classifier on an uploaded dataset. Required: `training_dataset_id` and `model` (the registry
+        name the result is published under, `[a-z0-9][a-z0-9._-]{0,63}`). Optional: `validation_dataset_id` (else
+        `validation_split` of the training data, stratified by label, default 0.1), `base_model` (`name:version` of a
+        registered model to start from: its tokenizer and weights are reused, and its classification head is rebuilt
+        when the labels differ), `architecture` (`ngram-bag`, the default, or `transformer`), `hyperparameters` (any
+        subset; the rest take the architecture's defaults, and the job shows them resolved) and `out_of_scope_label`
+        (a label meaning "none of the intents", such as `oos`: it is not trained as a class, and a confidence
+        threshold for answering "I don't know" is chosen on the validation data).
+        """;
+
+    public const double DefaultValidationSplit = 0.1;
+
+    public static readonly CreateFineTuningJobRequest Example = new(
+        "ds_01kaq3m5t8y9c2b7n4x6r0w1zd", "ds_01kaq3m6a1b2c3d4e5f6g7h8j9", "support-intents", null, "ngram-bag",
+        new HyperparameterOverrides { Epochs = 8, Seed = 7 }, null, "oos");
+
+    public async Task<FineTuningJob> ToJobAsync(CreateFineTuningJobRequest? request, CancellationToken cancellationToken)
+    {
+        if (request is null)
+        {
+            throw new RequestValidationException([ProblemError.ForField("body", "Send a JSON object describing the job.")]);
+        }
+
+        var errors = new List<ProblemError>();
+        if (string.IsNullOrWhiteSpace(request.TrainingDatasetId))
+        {
+            errors.Add(ProblemError.ForField("training_dataset_id", "training_dataset_id is required."));
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Model))
+        {
+            errors.Add(ProblemError.ForField("model", "model is required: the name the trained model is published under."));
+        }
+        else if (!ModelName().IsMatch(request.Model))
+        {
+            errors.Add(ProblemError.ForField("model", $"'{request.Model}' is not a valid model name: use 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit."));
+        }
+
+        if (request.ValidationSplit is { } split && !(split > 0 && split <= 0.5))
+        {
+            errors.Add(ProblemError.ForField("validation_split", "validation_split must be greater than 0 and at most 0.5."));
+        }
+
+        if (request.ValidationSplit is not null && request.ValidationDatasetId is not null)
+        {
+            errors.Add(ProblemError.ForField("validation_split", "Give validation_split or validation_dataset_id, not both."));
+        }
+
+        (string Name, int Version)? baseModel = null;
+        if (request.BaseModel is not null)
+        {
+            baseModel = ParseBaseModel(request.BaseModel);
+            if (baseModel is null)
+            {
+                errors.Add(ProblemError.ForField("base_model", $"'{request.BaseModel}' is not name:version (for example support-intents:3)."));
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new RequestValidationException(errors);
+        }
+
+        var training = await FindDatasetAsync(request.TrainingDatasetId!, "training_dataset_id", cancellationToken);
+        var validation = request.ValidationDatasetId is null
+            ? null
+            : await FindDatasetAsync(request.ValidationDatasetId, "validation_dataset_id", cancellationToken);
+
+        ModelVersion? baseVersion = null;
+        if (baseModel is { } reference)
+        {
+            baseVersion = await db.ModelVersions.AsNoTracking()
+                .FirstOrDefaultAsync(v => v.ModelName == reference.Name && v.Version == reference.Version, cancellationToken)
+                ?? throw new ApiProblemException(StatusCodes.Status404NotFound, "Base model not found.",
+                    $"No model version {reference.Name}:{reference.Version} is registered.", [ProblemError.ForField("base_model", $"{reference.Name}:{reference.Version} does not exist.")]);
+        }
+
+        // A job that starts from a base model trains the base model's architecture.
+        string architectureName = request.Architecture ?? baseVersion?.Architecture ?? ArchitectureRegistry.Default;
+        ArchitectureRegistry.TryGet(architectureName, out var architecture);
+        var unusable = new List<ProblemError>();
+        if (architecture is null)
+        {
+            unusable.Add(ProblemError.ForField("architecture",
+                $"Unknown architecture '{architectureName}'; use one of: {string.Join(", ", ArchitectureRegistry.All.Select(a => a.Name))}."));
+        }
+        else if (baseVersion is not null && baseVersion.Architecture != architecture.Name)
+        {
+            unusable.Add(ProblemError.ForField("architecture", $"The base model is a {baseVersion.Architecture} model; a job that starts from it trains the same architecture."));
+        }
+
+        if (request.OutOfScopeLabel is { } oos && training.Labels.All(l => l.Label != oos))
+        {
+            unusable.Add(ProblemError.ForField("out_of_scope_label", $"The training dataset has no label '{oos}'."));
+        }
+
+        int intents = training.Labels.Count(l => l.Label != request.OutOfScopeLabel);
+        if (intents < 2)
+        {
+            unusable.Add(ProblemError.ForField("training_dataset_id", $"Training needs at least two labels besides the out-of-scope label; the dataset has {intents}."));
+        }
+
+        if (unusable.Count > 0)
+        {
+            throw new UnprocessableContentException(unusable[0].Message, unusable);
+        }
+
+        var hyperparameters = (request.Hyperparameters ?? new HyperparameterOverrides()).ApplyTo(architecture!.DefaultHyperparameters);
+        var invalid = hyperparameters.Validate();
+        if (invalid.Count > 0)
+        {
+            throw new RequestValidationException(invalid
+                .Select(e => ProblemError.ForField($"hyperparameters.{e.Field}", $"hyperparameters.{e.Field} {e.Message}."))
+                .ToList());
+        }
+
+        var now = clock.GetUtcNow();
+        return new FineTuningJob
+        {
+            Id = ResourceId.New(ResourceId.FineTuningJobPrefix, clock),
+            Model = request.Model!,
+            BaseModel = baseVersion is null ? null : $"{baseVersion.ModelName}:{baseVersion.Version}",
+            Architecture = architecture.Name,
+            HyperparametersJson = JsonSerializer.Serialize(hyperparameters, TrainingJson.Options),
+            TrainingDatasetId = training.Id,
+            ValidationDatasetId = validation?.Id,
+            ValidationSplit = validation is null ? request.ValidationSplit ?? DefaultValidationSplit : null,
+            OutOfScopeLabel = request.OutOfScopeLabel,
+            CreatedAt = now,
+        };
+    }
+
+    private async Task<Dataset> FindDatasetAsync(string id, string field, CancellationToken cancellationToken) =>
+        await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken)
+            ?? throw new ApiProblemException(StatusCodes.Status404NotFound, "Dataset not found.",
+                $"No dataset has the id '{id}'.", [ProblemError.ForField(field, $"Dataset '{id}' does not exist.")]);
+
+    private static (string Name, int Version)? ParseBaseModel(string value)
+    {
+        int colon = value.LastIndexOf(':');
+        return colon > 0
+            && ModelName().IsMatch(value[..colon])
+            && int.TryParse(value.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int version)
+            && version >= 1
+                ? (value[..colon], version)
+                : null;
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
+    private static partial Regex ModelName();
+}

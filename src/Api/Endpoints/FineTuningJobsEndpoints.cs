@@ -1,0 +1,186 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using TextClassification.Api.Contracts;
+using TextClassification.Api.Hosting;
+using TextClassification.Api.Problems;
+using TextClassification.Persistence;
+using TextClassification.Persistence.Entities;
+using TextClassification.Training.Jobs;
+
+namespace TextClassification.Api.Endpoints;
+
+/// <summary><c>/v1/fine-tuning/jobs</c>: start, watch, cancel and inspect fine-tuning jobs (the OpenAI API's shape).</summary>
+internal static partial class FineTuningJobsEndpoints
+{
+    private const int DefaultPageSize = 20;
+    private const int MaxPageSize = 100;
+
+    public static IEndpointRouteBuilder MapFineTuningJobsEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/fine-tuning/jobs").WithTags("Fine-tuning jobs");
+
+        group.MapPost("/", CreateJob)
+            .WithName("CreateFineTuningJob")
+            .WithSummary("Start a fine-tuning job")
+            .WithDescription(FineTuningJobRequests.Description)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .WithRequestExample(FineTuningJobRequests.Example)
+            .WithResponseExample(StatusCodes.Status201Created, Examples.Job);
+
+        group.MapGet("/", ListJobs)
+            .WithName("ListFineTuningJobs")
+            .WithSummary("List fine-tuning jobs, newest first")
+            .WithDescription("Filter with `status` (queued, running, succeeded, failed, cancelled); page with `limit` (1–100) and `after` (the last id of the previous page).")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .WithParameterExample("status", "Only jobs with this status.", "running")
+            .WithParameterExample("limit", "How many jobs to return (1–100).", 20)
+            .WithParameterExample("after", "Return jobs older than this id.", Examples.Job.Id)
+            .WithResponseExample(StatusCodes.Status200OK, new ListResponse<FineTuningJobResponse>([Examples.Job], false));
+
+        group.MapGet("/{id}", GetJob)
+            .WithName("GetFineTuningJob")
+            .WithSummary("Get a fine-tuning job: status, progress, metrics, result or error")
+            .WithDescription("Once the job has trained, `evaluation` holds its results on the validation data: accuracy, macro-F1, per-class precision/recall/F1/support, the confusion matrix and, with an out-of-scope label, the chosen threshold with its in-scope accuracy and out-of-scope recall.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithParameterExample("id", "The job id.", Examples.Job.Id)
+            .WithResponseExample(StatusCodes.Status200OK, Examples.Job);
+
+        group.MapPost("/{id}/cancel", CancelJob)
+            .WithName("CancelFineTuningJob")
+            .WithSummary("Cancel a fine-tuning job")
+            .WithDescription("A queued job is cancelled at once; a running one stops at the next batch (within two seconds) and ends `cancelled`. Cancelling an ended job returns it unchanged.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithParameterExample("id", "The job id.", Examples.Job.Id)
+            .WithResponseExample(StatusCodes.Status200OK, Examples.Job with { Status = "running", CancelRequested = true });
+
+        group.MapGet("/{id}/events", GetJobEvents)
+            .WithName("ListFineTuningJobEvents")
+            .WithSummary("A job's events; live as server-sent events with Accept: text/event-stream")
+            .WithDescription("""
+                JSON: `{data, has_more}`, oldest first after `after` (an event id), at most `limit` (1–1000, default 100).
+                With `Accept: text/event-stream` the events stream live until the job ends (a final `end` event);
+                reconnecting with `Last-Event-ID` resumes after that event.
+                """)
+            .Produces<ListResponse<JobEventResponse>>(StatusCodes.Status200OK, "application/json", "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithParameterExample("id", "The job id.", Examples.Job.Id)
+            .WithParameterExample("after", "Return events after this event id.", 0)
+            .WithParameterExample("limit", "How many events to return (1–1000).", 100)
+            .WithResponseExample(StatusCodes.Status200OK, new ListResponse<JobEventResponse>([Examples.Event], true));
+
+        group.MapGet("/{id}/checkpoints", GetJobCheckpoints)
+            .WithName("ListFineTuningJobCheckpoints")
+            .WithSummary("The checkpoints a job wrote, one per epoch")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithParameterExample("id", "The job id.", Examples.Job.Id)
+            .WithResponseExample(StatusCodes.Status200OK, new DataResponse<JobCheckpointResponse>([Examples.Checkpoint]));
+
+        return app;
+    }
+
+    private static async Task<Created<FineTuningJobResponse>> CreateJob(
+        CreateFineTuningJobRequest? request, FineTuningJobRequests requests, FineTuningJobScheduler scheduler, CancellationToken cancellationToken)
+    {
+        var job = await requests.ToJobAsync(request, cancellationToken);
+        await scheduler.SubmitAsync(job, cancellationToken);
+        return TypedResults.Created($"/v1/fine-tuning/jobs/{job.Id}", FineTuningJobResponse.From(job));
+    }
+
+    private static async Task<Ok<ListResponse<FineTuningJobResponse>>> ListJobs(
+        ServiceDbContext db, string? status, int? limit, string? after, CancellationToken cancellationToken)
+    {
+        int pageSize = Paging.ValidateLimit(limit, DefaultPageSize, MaxPageSize);
+        var query = db.FineTuningJobs.AsNoTracking();
+        if (status is not null)
+        {
+            if (!Enum.TryParse<FineTuningJobStatus>(status, ignoreCase: true, out var parsed) || int.TryParse(status, out _))
+            {
+                throw new RequestValidationException([ProblemError.ForField("status", $"'{status}' is not a job status; use queued, running, succeeded, failed or cancelled.")]);
+            }
+
+            query = query.Where(j => j.Status == parsed);
+        }
+
+        if (after is not null)
+        {
+            if (!ResourceId.IsWellFormed(after, ResourceId.FineTuningJobPrefix))
+            {
+                throw new RequestValidationException([ProblemError.ForField("after", $"'{after}' is not a fine-tuning job id.")]);
+            }
+
+            query = query.Where(j => string.Compare(j.Id, after) < 0);
+        }
+
+        var page = await query.OrderByDescending(j => j.Id).Take(pageSize + 1).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new ListResponse<FineTuningJobResponse>(
+            page.Take(pageSize).Select(j => FineTuningJobResponse.From(j)).ToList(), page.Count > pageSize));
+    }
+
+    private static async Task<Ok<FineTuningJobResponse>> GetJob(string id, ServiceDbContext db, CancellationToken cancellationToken) =>
+        TypedResults.Ok(FineTuningJobResponse.From(await FindAsync(db, id, cancellationToken), includeEvaluation: true));
+
+    private static async Task<Ok<FineTuningJobResponse>> CancelJob(
+        string id, ServiceDbContext db, FineTuningJobScheduler scheduler, CancellationToken cancellationToken)
+    {
+        var job = await db.FineTuningJobs.FirstOrDefaultAsync(j => j.Id == id, cancellationToken)
+            ?? throw new ResourceNotFoundException("Fine-tuning job", id);
+        return TypedResults.Ok(FineTuningJobResponse.From(await scheduler.CancelAsync(job, cancellationToken)));
+    }
+
+    private static async Task<IResult> GetJobEvents(
+        string id, long? after, int? limit, HttpContext context, ServiceDbContext db, IOptions<JsonOptions> json, CancellationToken cancellationToken)
+    {
+        await FindAsync(db, id, cancellationToken);
+        long afterId = JobEventStream.ResumeAfter(context.Request, after);
+        if (JobEventStream.IsRequested(context.Request))
+        {
+            await JobEventStream.StreamAsync(context, id, afterId, db, json.Value.SerializerOptions);
+            return TypedResults.Empty;
+        }
+
+        int pageSize = Paging.ValidateLimit(limit, 100, 1000);
+        var page = await db.JobEvents.AsNoTracking()
+            .Where(e => e.JobId == id && e.Id > afterId)
+            .OrderBy(e => e.Id)
+            .Take(pageSize + 1)
+            .ToListAsync(cancellationToken);
+        return TypedResults.Ok(new ListResponse<JobEventResponse>(page.Take(pageSize).Select(JobEventResponse.From).ToList(), page.Count > pageSize));
+    }
+
+    private static async Task<Ok<DataResponse<JobCheckpointResponse>>> GetJobCheckpoints(string id, ServiceDbContext db, CancellationToken cancellationToken)
+    {
+        await FindAsync(db, id, cancellationToken);
+        var checkpoints = await db.JobCheckpoints.AsNoTracking().Where(c => c.JobId == id).OrderBy(c => c.Epoch).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new DataResponse<JobCheckpointResponse>(checkpoints.Select(JobCheckpointResponse.From).ToList()));
+    }
+
+    private static async Task<FineTuningJob> FindAsync(ServiceDbContext db, string id, CancellationToken cancellationToken) =>
+        await db.FineTuningJobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, cancellationToken)
+            ?? throw new ResourceNotFoundException("Fine-tuning job", id);
+
+    private static class Examples
+    {
+        private static readonly DateTimeOffset Created = new(2026, 11, 23, 9, 30, 0, TimeSpan.Zero);
+
+        public static readonly FineTuningJobResponse Job = new(
+            "ftjob_01kaq4c2m8x3v5b7n9p1r3t5w7", "fine_tuning.job", "succeeded", "support-intents", null, "ngram-bag",
+            System.Text.Json.JsonDocument.Parse("""{"epochs":8,"batch_size":64,"learning_rate":0.004,"weight_decay":0.01,"dropout":0.2,"max_sequence_length":64,"warmup_ratio":0.05,"lr_schedule":"linear","early_stopping_patience":3,"label_smoothing":0.05,"seed":7}""").RootElement,
+            "ds_01kaq3m5t8y9c2b7n4x6r0w1zd", "ds_01kaq3m6a1b2c3d4e5f6g7h8j9", null, "oos", "cpu",
+            new JobProgress(8, 8, 1888, 1888, 1.0, 0),
+            new JobMetrics(0.41, 0.52, 0.95, 0.949),
+            new JobResult("support-intents", 1), null, false, Created, Created.AddSeconds(1), Created.AddSeconds(74));
+
+        public static readonly JobEventResponse Event = new(
+            42, "fine_tuning.job.event", Created.AddSeconds(20), "info", "epoch_completed", "Epoch 2/8: validation accuracy 0.921, macro-F1 0.919.",
+            System.Text.Json.JsonDocument.Parse("""{"epoch":2,"train_loss":0.83,"validation_loss":0.61,"validation_accuracy":0.921,"validation_macro_f1":0.919}""").RootElement);
+
+        public static readonly JobCheckpointResponse Checkpoint = new(
+            "fine_tuning.job.checkpoint", 2, 472,
+            System.Text.Json.JsonDocument.Parse("""{"train_loss":0.83,"validation_loss":0.61,"validation_accuracy":0.921,"validation_macro_f1":0.919}""").RootElement,
+            "9c1d0e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d", 5_412_331, Created.AddSeconds(21));
+    }
+}

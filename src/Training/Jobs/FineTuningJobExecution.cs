@@ -1,0 +1,204 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using TextClassification.Persistence;
+using TextClassification.Persistence.Artifacts;
+using TextClassification.Persistence.Entities;
+using TextClassification.Training.Checkpoints;
+using TextClassification.Training.Data;
+using TextClassification.Training.Loop;
+
+namespace TextClassification.Training.Jobs;
+
+/// <summary>The model version a job published.</summary>
+public sealed record PublishedModel(string Model, int Version);
+
+/// <summary>
+/// What a fine-tuning job does once a worker holds it: read its datasets, pick up its last checkpoint (or its base
+/// model), train with progress, metrics and a checkpoint after every epoch, and publish the result as the next
+/// version of its model. Safe to run again after a crash at any point: it resumes from the last stored checkpoint,
+/// and a job that already published returns that version instead of publishing twice.
+/// </summary>
+public sealed partial class FineTuningJobExecution(
+    IServiceScopeFactory scopes,
+    IArtifactStore artifacts,
+    JobLease lease,
+    JobEventLog events,
+    TrainingDevice device,
+    TimeProvider clock,
+    ILogger<FineTuningJobExecution> logger)
+{
+    public async Task<PublishedModel> ExecuteAsync(string jobId, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
+        var job = await db.FineTuningJobs.AsNoTracking().SingleAsync(j => j.Id == jobId, cancellationToken);
+
+        var published = await db.ModelVersions.AsNoTracking().FirstOrDefaultAsync(v => v.JobId == jobId, cancellationToken);
+        if (published is not null)
+        {
+            // The job published before its worker stopped; finishing it is all that is left.
+            return new PublishedModel(published.ModelName, published.Version);
+        }
+
+        var hyperparameters = JsonSerializer.Deserialize<Hyperparameters>(job.HyperparametersJson, TrainingJson.Options)!;
+        var trainingRows = await ReadRowsAsync(db, job.TrainingDatasetId, "training", cancellationToken);
+        IReadOnlyList<LabelledText> train = trainingRows;
+        IReadOnlyList<LabelledText> validation;
+        if (job.ValidationDatasetId is { } validationId)
+        {
+            validation = await ReadRowsAsync(db, validationId, "validation", cancellationToken);
+        }
+        else
+        {
+            (train, validation) = StratifiedSplit.Split(trainingRows, job.ValidationSplit ?? 0.1, hyperparameters.Seed);
+        }
+
+        var resume = await LatestCheckpointAsync(db, jobId, cancellationToken);
+        var baseModel = resume is null && job.BaseModel is not null ? await BaseModelAsync(db, job.BaseModel, cancellationToken) : null;
+        if (resume is not null)
+        {
+            await events.AppendAsync(jobId, "info", JobEventTypes.Resumed,
+                $"Resuming from the checkpoint after epoch {resume.EpochsCompleted}.", new { epoch = resume.EpochsCompleted, step = resume.GlobalStep }, cancellationToken);
+        }
+
+        var request = new TrainingRequest
+        {
+            Architecture = job.Architecture,
+            Hyperparameters = hyperparameters,
+            Train = train,
+            Validation = validation,
+            OutOfScopeLabel = job.OutOfScopeLabel,
+            Resume = resume,
+            BaseModel = baseModel,
+            Device = device.Device,
+        };
+
+        var reporter = new JobProgressReporter(jobId, hyperparameters.Epochs, resume?.GlobalStep ?? 0, lease, events, artifacts, clock);
+        TrainingResult result;
+        try
+        {
+            // Training is CPU-bound and synchronous: it gets a thread of its own rather than a pool thread.
+            result = await Task.Factory.StartNew(
+                () => Trainer.Train(request, reporter, cancellationToken),
+                cancellationToken,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+        }
+        catch (TrainingRequestException e)
+        {
+            throw new TrainingFailedException(TrainingFailedException.InvalidData, e.Message, e);
+        }
+        finally
+        {
+            await reporter.CompleteAsync();
+        }
+
+        LogTrained(logger, jobId, result.EpochsRun, result.BestEpoch, result.TrainingSeconds);
+        if (result.Evaluation is { } evaluation)
+        {
+            await events.AppendAsync(jobId, "info", JobEventTypes.Evaluation, Summarize(evaluation), new
+            {
+                evaluation.Examples,
+                accuracy = Math.Round(evaluation.Accuracy, 5),
+                macro_f1 = Math.Round(evaluation.MacroF1, 5),
+                out_of_scope = evaluation.OutOfScope,
+            }, CancellationToken.None);
+        }
+
+        return await PublishAsync(job, result, CancellationToken.None);
+    }
+
+    private static string Summarize(EvaluationReport evaluation) =>
+        $"Validation: accuracy {evaluation.Accuracy:P2}, macro-F1 {evaluation.MacroF1:F4} on {evaluation.Examples} rows"
+        + (evaluation.OutOfScope is { } oos
+            ? $"; out-of-scope threshold {oos.Threshold:F3}: in-scope accuracy {oos.InScopeAccuracy:P2}, out-of-scope recall {oos.OutOfScopeRecall:P2}."
+            : ".");
+
+    /// <summary>Stores the final model and registers it as the next version of the job's model name.</summary>
+    private async Task<PublishedModel> PublishAsync(FineTuningJob job, TrainingResult result, CancellationToken cancellationToken)
+    {
+        StoredArtifact stored;
+        await using (var write = artifacts.BeginWrite($"models/{job.Model}/{job.Id}.ckpt"))
+        {
+            result.Model.WriteTo(write);
+            stored = await write.CommitAsync(cancellationToken);
+        }
+
+        string evaluationJson = JsonSerializer.Serialize(result.Evaluation, TrainingJson.Options);
+        for (int attempt = 0; ; attempt++)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
+            int version = 1 + (await db.ModelVersions.Where(v => v.ModelName == job.Model).MaxAsync(v => (int?)v.Version, cancellationToken) ?? 0);
+            db.ModelVersions.Add(new ModelVersion
+            {
+                ModelName = job.Model,
+                Version = version,
+                JobId = job.Id,
+                Architecture = result.Model.Architecture,
+                LabelsJson = JsonSerializer.Serialize(result.Model.Labels, TrainingJson.Options),
+                MetricsJson = evaluationJson,
+                OutOfScopeThreshold = result.Model.OutOfScopeThreshold,
+                CheckpointArtifactKey = stored.Key,
+                CheckpointSha256 = stored.Sha256,
+                CheckpointSizeBytes = stored.SizeBytes,
+                CreatedAt = clock.GetUtcNow(),
+            });
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                await lease.UpdateAsync(job.Id, (row, _) => row.EvaluationJson = evaluationJson, release: false, cancellationToken);
+                return new PublishedModel(job.Model, version);
+            }
+            catch (DbUpdateException) when (attempt < 5)
+            {
+                // Another job took this version number in the meantime: take the next one.
+            }
+        }
+    }
+
+    private async Task<List<LabelledText>> ReadRowsAsync(ServiceDbContext db, string datasetId, string role, CancellationToken cancellationToken)
+    {
+        var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == datasetId, cancellationToken)
+            ?? throw new TrainingFailedException(TrainingFailedException.InvalidData, $"The {role} dataset {datasetId} no longer exists.");
+        var rows = new List<LabelledText>(dataset.RowCount);
+        await using var stream = await artifacts.OpenReadAsync(dataset.ArtifactKey, dataset.Sha256, dataset.SizeBytes, cancellationToken);
+        await foreach (var row in DatasetRowReader.ReadAsync(stream, cancellationToken))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    private async Task<TrainingCheckpoint?> LatestCheckpointAsync(ServiceDbContext db, string jobId, CancellationToken cancellationToken)
+    {
+        var latest = await db.JobCheckpoints.AsNoTracking()
+            .Where(c => c.JobId == jobId)
+            .OrderByDescending(c => c.Epoch)
+            .FirstOrDefaultAsync(cancellationToken);
+        if (latest is null)
+        {
+            return null;
+        }
+
+        await using var stream = await artifacts.OpenReadAsync(latest.ArtifactKey, latest.Sha256, latest.SizeBytes, cancellationToken);
+        return TrainingCheckpoint.ReadFrom(stream);
+    }
+
+    private async Task<TrainingCheckpoint> BaseModelAsync(ServiceDbContext db, string reference, CancellationToken cancellationToken)
+    {
+        int colon = reference.LastIndexOf(':');
+        string name = reference[..colon];
+        int version = int.Parse(reference.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture);
+        var row = await db.ModelVersions.AsNoTracking().FirstOrDefaultAsync(v => v.ModelName == name && v.Version == version, cancellationToken)
+            ?? throw new TrainingFailedException(TrainingFailedException.BaseModelUnusable, $"The base model {reference} no longer exists.");
+        await using var stream = await artifacts.OpenReadAsync(row.CheckpointArtifactKey, row.CheckpointSha256, row.CheckpointSizeBytes, cancellationToken);
+        return TrainingCheckpoint.ReadFrom(stream);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Fine-tuning job {JobId} trained {Epochs} epoch(s), best {BestEpoch}, in {Seconds:F1} s")]
+    private static partial void LogTrained(ILogger logger, string jobId, int epochs, int bestEpoch, double seconds);
+}
