@@ -1,0 +1,153 @@
+using System.Text.Json.Serialization;
+
+namespace TextClassification.Training.Loop;
+
+/// <summary>How the learning rate moves after warm-up.</summary>
+public enum LearningRateScheduleKind
+{
+    [JsonStringEnumMemberName("linear")]
+    Linear,
+
+    [JsonStringEnumMemberName("cosine")]
+    Cosine,
+
+    [JsonStringEnumMemberName("constant")]
+    Constant,
+}
+
+/// <summary>
+/// Everything that steers one training run, fully resolved (each architecture has its own defaults, see
+/// <see cref="Models.ArchitectureRegistry"/>). Serialised in snake_case, as jobs store and the API shows it.
+/// </summary>
+public sealed record Hyperparameters
+{
+    /// <summary>Passes over the training data, at most (early stopping may end sooner).</summary>
+    [JsonPropertyName("epochs")]
+    public int Epochs { get; init; } = 10;
+
+    [JsonPropertyName("batch_size")]
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Peak AdamW learning rate, reached at the end of warm-up.</summary>
+    [JsonPropertyName("learning_rate")]
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>AdamW's decoupled weight decay, applied to weights and embeddings (not to biases or norms).</summary>
+    [JsonPropertyName("weight_decay")]
+    public double WeightDecay { get; init; } = 0.01;
+
+    [JsonPropertyName("dropout")]
+    public double Dropout { get; init; } = 0.1;
+
+    /// <summary>Ids per text at most; longer texts are cut.</summary>
+    [JsonPropertyName("max_sequence_length")]
+    public int MaxSequenceLength { get; init; } = 128;
+
+    /// <summary>Share of all steps spent raising the learning rate linearly from near zero.</summary>
+    [JsonPropertyName("warmup_ratio")]
+    public double WarmupRatio { get; init; } = 0.1;
+
+    [JsonPropertyName("lr_schedule")]
+    [JsonConverter(typeof(JsonStringEnumConverter<LearningRateScheduleKind>))]
+    public LearningRateScheduleKind LearningRateSchedule { get; init; } = LearningRateScheduleKind.Linear;
+
+    /// <summary>Stop after this many epochs without a better validation macro-F1; 0 never stops early.</summary>
+    [JsonPropertyName("early_stopping_patience")]
+    public int EarlyStoppingPatience { get; init; } = 3;
+
+    [JsonPropertyName("label_smoothing")]
+    public double LabelSmoothing { get; init; }
+
+    /// <summary>Seeds every random choice (initial weights, shuffling, dropout): same seed and data, same model.</summary>
+    [JsonPropertyName("seed")]
+    public int Seed { get; init; } = 42;
+
+    /// <summary>Problems with these values, each naming its field as serialised; empty when the run can start.</summary>
+    public IReadOnlyList<HyperparameterError> Validate()
+    {
+        var errors = new List<HyperparameterError>();
+        Check(Epochs is >= 1 and <= 1000, "epochs", "must be between 1 and 1000");
+        Check(BatchSize is >= 1 and <= 4096, "batch_size", "must be between 1 and 4096");
+        Check(LearningRate > 0 && LearningRate <= 10, "learning_rate", "must be greater than 0 and at most 10");
+        Check(WeightDecay >= 0 && WeightDecay <= 10, "weight_decay", "must be between 0 and 10");
+        Check(Dropout >= 0 && Dropout < 1, "dropout", "must be at least 0 and less than 1");
+        Check(MaxSequenceLength is >= 1 and <= 8192, "max_sequence_length", "must be between 1 and 8192");
+        Check(WarmupRatio >= 0 && WarmupRatio < 1, "warmup_ratio", "must be at least 0 and less than 1");
+        Check(Enum.IsDefined(LearningRateSchedule), "lr_schedule", "must be linear, cosine or constant");
+        Check(EarlyStoppingPatience is >= 0 and <= 1000, "early_stopping_patience", "must be between 0 and 1000");
+        Check(LabelSmoothing >= 0 && LabelSmoothing < 1, "label_smoothing", "must be at least 0 and less than 1");
+        return errors;
+
+        // The comparisons are written so that NaN fails them.
+        void Check(bool valid, string field, string message)
+        {
+            if (!valid)
+            {
+                errors.Add(new HyperparameterError(field, message));
+            }
+        }
+    }
+}
+
+/// <summary>A problem with one hyperparameter, by its serialised (snake_case) name.</summary>
+public sealed record HyperparameterError(string Field, string Message);
+
+/// <summary>
+/// The hyperparameters a caller chose; the rest come from the architecture's defaults. This is what a job request
+/// carries; <see cref="ApplyTo"/> gives the resolved record a job stores.
+/// </summary>
+public sealed record HyperparameterOverrides
+{
+    [JsonPropertyName("epochs")]
+    public int? Epochs { get; init; }
+
+    [JsonPropertyName("batch_size")]
+    public int? BatchSize { get; init; }
+
+    [JsonPropertyName("learning_rate")]
+    public double? LearningRate { get; init; }
+
+    [JsonPropertyName("weight_decay")]
+    public double? WeightDecay { get; init; }
+
+    [JsonPropertyName("dropout")]
+    public double? Dropout { get; init; }
+
+    [JsonPropertyName("max_sequence_length")]
+    public int? MaxSequenceLength { get; init; }
+
+    [JsonPropertyName("warmup_ratio")]
+    public double? WarmupRatio { get; init; }
+
+    [JsonPropertyName("lr_schedule")]
+    [JsonConverter(typeof(JsonStringEnumConverter<LearningRateScheduleKind>))]
+    public LearningRateScheduleKind? LearningRateSchedule { get; init; }
+
+    [JsonPropertyName("early_stopping_patience")]
+    public int? EarlyStoppingPatience { get; init; }
+
+    [JsonPropertyName("label_smoothing")]
+    public double? LabelSmoothing { get; init; }
+
+    [JsonPropertyName("seed")]
+    public int? Seed { get; init; }
+
+    public Hyperparameters ApplyTo(Hyperparameters defaults)
+    {
+        ArgumentNullException.ThrowIfNull(defaults);
+        return new Hyperparameters
+        {
+            Epochs = Epochs ?? defaults.Epochs,
+            BatchSize = BatchSize ?? defaults.BatchSize,
+            LearningRate = LearningRate ?? defaults.LearningRate,
+            WeightDecay = WeightDecay ?? defaults.WeightDecay,
+            Dropout = Dropout ?? defaults.Dropout,
+            MaxSequenceLength = MaxSequenceLength ?? defaults.MaxSequenceLength,
+            WarmupRatio = WarmupRatio ?? defaults.WarmupRatio,
+            LearningRateSchedule = LearningRateSchedule ?? defaults.LearningRateSchedule,
+            EarlyStoppingPatience = EarlyStoppingPatience ?? defaults.EarlyStoppingPatience,
+            LabelSmoothing = LabelSmoothing ?? defaults.LabelSmoothing,
+            Seed = Seed ?? defaults.Seed,
+        };
+    }
+}

@@ -1,0 +1,202 @@
+using System.Runtime.InteropServices;
+using TextClassification.Inference.Tokenization;
+using TextClassification.Training.Checkpoints;
+using TextClassification.Training.Data;
+using TextClassification.Training.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TextClassification.Training.Loop;
+
+/// <summary>
+/// A trained network loaded from a checkpoint (its serving weights), for evaluation on held-out data and for checking
+/// an exported model against the network it came from.
+/// </summary>
+public sealed class TrainedClassifier : IDisposable
+{
+    private readonly TextClassifierModule module;
+    private readonly Device device;
+
+    private TrainedClassifier(TrainingCheckpoint checkpoint, TextClassifierModule module, Device device)
+    {
+        Checkpoint = checkpoint;
+        Tokenizer = new TextTokenizer(checkpoint.Tokenizer);
+        this.module = module;
+        this.device = device;
+    }
+
+    public TrainingCheckpoint Checkpoint { get; }
+
+    public TextTokenizer Tokenizer { get; }
+
+    public IReadOnlyList<string> Labels => Checkpoint.Labels;
+
+    public static TrainedClassifier Load(TrainingCheckpoint checkpoint, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        device ??= CPU;
+        var module = ArchitectureRegistry.Get(checkpoint.Architecture).Create(checkpoint.ModelConfig);
+        try
+        {
+            module.to(device);
+            ModelWeights.Load(module, checkpoint.ServingWeights);
+            module.eval();
+            return new TrainedClassifier(checkpoint, module, device);
+        }
+        catch
+        {
+            module.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Softmax probabilities, row-major <c>[texts, labels]</c>.</summary>
+    public float[] Probabilities(IReadOnlyList<string> texts, CancellationToken cancellationToken = default) =>
+        Scoring.Probabilities(module, Tokenizer, texts, device, cancellationToken);
+
+    /// <summary>
+    /// Evaluates on labelled rows with the checkpoint's out-of-scope label and threshold (rows with that label count
+    /// as out of scope; the others must carry one of <see cref="Labels"/>).
+    /// </summary>
+    public EvaluationReport Evaluate(IReadOnlyList<LabelledText> rows, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var probabilities = Probabilities(rows.Select(r => r.Text).ToList(), cancellationToken);
+        return Scoring.Report(Labels, Checkpoint.OutOfScopeLabel, probabilities, rows, Checkpoint.OutOfScopeThreshold ?? 0);
+    }
+
+    public void Dispose() => module.Dispose();
+}
+
+/// <summary>Running a network over texts and turning its outputs into reports; shared by training and evaluation.</summary>
+internal static class Scoring
+{
+    /// <summary>Rows per forward pass when nothing is learned; bounds memory, not results.</summary>
+    public const int BatchSize = 256;
+
+    public static float[] Probabilities(TextClassifierModule module, TextTokenizer tokenizer, IReadOnlyList<string> texts, Device device, CancellationToken cancellationToken)
+    {
+        int labels = module.Config.LabelCount;
+        var result = new float[checked(texts.Count * labels)];
+        bool wasTraining = module.training;
+        module.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            var batch = new TokenizedBatch();
+            var slice = new List<string>(BatchSize);
+            for (int start = 0; start < texts.Count; start += BatchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                slice.Clear();
+                for (int i = start; i < Math.Min(start + BatchSize, texts.Count); i++)
+                {
+                    slice.Add(texts[i]);
+                }
+
+                using var scope = NewDisposeScope();
+                tokenizer.EncodeBatch(slice, batch);
+                var probabilities = nn.functional.softmax(module.forward(ToTensor(batch.InputIds, batch, device), ToTensor(batch.AttentionMask, batch, device)), 1)
+                    .cpu().contiguous();
+                MemoryMarshal.Cast<byte, float>(probabilities.bytes).CopyTo(result.AsSpan(start * labels));
+            }
+        }
+        finally
+        {
+            module.train(wasTraining);
+        }
+
+        return result;
+    }
+
+    /// <summary>A <c>[Count, SequenceLength]</c> int64 tensor holding a copy of one of the batch's buffers.</summary>
+    public static Tensor ToTensor(Memory<long> values, TokenizedBatch batch, Device device)
+    {
+        var tensor = empty([batch.Count, batch.SequenceLength], ScalarType.Int64);
+        tensor.bytes = MemoryMarshal.AsBytes(values.Span);
+        return device.type == DeviceType.CPU ? tensor : tensor.to(device);
+    }
+
+    /// <summary>Arg-max label of each row and its probability.</summary>
+    public static (int[] Predicted, float[] Confidence) Decide(ReadOnlySpan<float> probabilities, int labels)
+    {
+        int rows = probabilities.Length / labels;
+        var predicted = new int[rows];
+        var confidence = new float[rows];
+        for (int row = 0; row < rows; row++)
+        {
+            var p = probabilities.Slice(row * labels, labels);
+            int best = 0;
+            for (int c = 1; c < labels; c++)
+            {
+                if (p[c] > p[best])
+                {
+                    best = c;
+                }
+            }
+
+            predicted[row] = best;
+            confidence[row] = p[best];
+        }
+
+        return (predicted, confidence);
+    }
+
+    /// <summary>
+    /// The full report: with an out-of-scope label, a row is predicted out of scope when its top probability is below
+    /// <paramref name="threshold"/>, and that label is the last row and column of the confusion matrix.
+    /// </summary>
+    public static EvaluationReport Report(IReadOnlyList<string> labels, string? outOfScopeLabel, ReadOnlySpan<float> probabilities, IReadOnlyList<LabelledText> rows, double threshold)
+    {
+        var index = Index(labels);
+        var (predicted, confidence) = Decide(probabilities, labels.Count);
+        var actual = new int[rows.Count];
+        int outOfScopeIndex = labels.Count;
+        int inScopeTotal = 0;
+        int inScopeCorrect = 0;
+        int outOfScopeTotal = 0;
+        int outOfScopeCaught = 0;
+        for (int row = 0; row < rows.Count; row++)
+        {
+            bool isOutOfScope = outOfScopeLabel is not null && rows[row].Label == outOfScopeLabel;
+            actual[row] = isOutOfScope ? outOfScopeIndex
+                : index.TryGetValue(rows[row].Label, out int label) ? label
+                : throw new ArgumentException($"Row {row} has label \"{rows[row].Label}\", which the model does not know.", nameof(rows));
+            if (outOfScopeLabel is not null && confidence[row] < threshold)
+            {
+                predicted[row] = outOfScopeIndex;
+            }
+
+            if (isOutOfScope)
+            {
+                outOfScopeTotal++;
+                outOfScopeCaught += predicted[row] == outOfScopeIndex ? 1 : 0;
+            }
+            else
+            {
+                inScopeTotal++;
+                inScopeCorrect += predicted[row] == actual[row] ? 1 : 0;
+            }
+        }
+
+        if (outOfScopeLabel is null)
+        {
+            return EvaluationReport.FromPredictions(labels, actual, predicted);
+        }
+
+        var report = EvaluationReport.FromPredictions([.. labels, outOfScopeLabel], actual, predicted);
+        return report with
+        {
+            OutOfScope = new OutOfScopeMetrics(
+                outOfScopeLabel,
+                threshold,
+                inScopeTotal == 0 ? 0 : inScopeCorrect / (double)inScopeTotal,
+                outOfScopeTotal == 0 ? 0 : outOfScopeCaught / (double)outOfScopeTotal,
+                inScopeTotal,
+                outOfScopeTotal),
+        };
+    }
+
+    public static Dictionary<string, int> Index(IReadOnlyList<string> labels) =>
+        labels.Select((label, i) => (label, i)).ToDictionary(p => p.label, p => p.i, StringComparer.Ordinal);
+}

@@ -1,0 +1,498 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using TextClassification.Inference.Tokenization;
+using TextClassification.Training.Checkpoints;
+using TextClassification.Training.Data;
+using TextClassification.Training.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace TextClassification.Training.Loop;
+
+/// <summary>
+/// Fine-tunes a text classifier: set up (fresh, resumed or transferred), train epoch by epoch with AdamW, warm-up and
+/// decay, clipping, label smoothing and class weights, validate and checkpoint after every epoch, stop early on
+/// validation macro-F1, then keep the best weights and choose the out-of-scope threshold.
+/// </summary>
+/// <remarks>
+/// <para>Repeatability: with the same request, a CPU run is identical bit for bit. Weights are initialised after
+/// <c>manual_seed(seed)</c>; epoch <c>e</c> (0-based) starts with <c>manual_seed(seed + e)</c> (dropout) and shuffles
+/// with <c>System.Random</c> seeded from <c>(seed, e)</c>. Nothing random crosses an epoch boundary, which is why a
+/// checkpoint needs no generator state to resume exactly.</para>
+/// <para>Memory: every batch runs in its own dispose scope, and the only tensors that outlive it are the weights and
+/// AdamW's moments; everything else a run keeps is managed arrays. The module and optimizer are disposed when the
+/// call returns, so runs one after another in one process do not accumulate.</para>
+/// <para>Cancellation is checked before every batch (training and validation), a few milliseconds apart.</para>
+/// </remarks>
+public static class Trainer
+{
+    private const double MaxGradientNorm = 1.0;
+
+    public static TrainingResult Train(TrainingRequest request, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        cancellationToken.ThrowIfCancellationRequested();
+        var clock = Stopwatch.StartNew();
+        var plan = Plan.Make(request);
+        using var run = new Run(plan, request.Device ?? CPU);
+        run.Initialise(request.Resume, request.BaseModel);
+
+        int epochs = plan.Hyperparameters.Epochs;
+        bool stoppedEarly = false;
+        while (!run.Finished)
+        {
+            var metrics = run.TrainEpoch(observer, cancellationToken);
+            observer?.OnEpoch(metrics);
+            stoppedEarly = run.Finished && run.EpochsCompleted < epochs;
+            if (observer is not null)
+            {
+                observer.OnCheckpoint(run.Checkpoint());
+            }
+        }
+
+        stoppedEarly |= request.Resume?.Finished == true && request.Resume.EpochsCompleted < epochs;
+        var (model, evaluation) = run.Finish(request.ThresholdObjective, cancellationToken);
+        return new TrainingResult(model, evaluation, run.EpochsCompleted, run.BestEpoch, stoppedEarly, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Seeds the shuffle of one epoch: a fixed function of the run's seed and the epoch.</summary>
+    internal static int ShuffleSeed(int seed, int epoch) => unchecked(seed ^ (int)((uint)(epoch + 1) * 0x9E3779B1u));
+
+    /// <summary>Everything decided before any tensor exists: data, labels, tokenizer, shape.</summary>
+    private sealed record Plan(
+        ModelArchitecture Architecture,
+        Hyperparameters Hyperparameters,
+        TokenizerDefinition Tokenizer,
+        ModelConfig Config,
+        IReadOnlyList<string> Labels,
+        string? OutOfScopeLabel,
+        IReadOnlyList<string> TrainTexts,
+        int[] TrainTargets,
+        IReadOnlyList<LabelledText> Validation,
+        string DataFingerprint)
+    {
+        public static Plan Make(TrainingRequest request)
+        {
+            var resume = request.Resume;
+            var hyperparameters = resume?.Hyperparameters ?? request.Hyperparameters
+                ?? throw new TrainingRequestException("Hyperparameters are required.");
+            var errors = hyperparameters.Validate();
+            if (errors.Count > 0)
+            {
+                throw new TrainingRequestException($"Invalid hyperparameters: {string.Join("; ", errors.Select(e => $"{e.Field} {e.Message}"))}.");
+            }
+
+            if (!ArchitectureRegistry.TryGet(request.Architecture, out var architecture))
+            {
+                throw new TrainingRequestException($"Unknown architecture \"{request.Architecture}\"; known: {string.Join(", ", ArchitectureRegistry.All.Select(a => a.Name))}.");
+            }
+
+            string? outOfScope = request.OutOfScopeLabel;
+            var inScope = request.Train.Where(row => row.Label != outOfScope).ToList();
+            var labels = inScope.Select(row => row.Label).Distinct().Order(StringComparer.Ordinal).ToArray();
+            if (labels.Length < 2)
+            {
+                throw new TrainingRequestException($"Training needs rows of at least two labels (besides the out-of-scope label); it has {labels.Length}.");
+            }
+
+            var index = Scoring.Index(labels);
+            var unknown = request.Validation.Select(row => row.Label).Where(label => label != outOfScope && !index.ContainsKey(label)).Distinct().Take(5).ToList();
+            if (unknown.Count > 0)
+            {
+                throw new TrainingRequestException($"Validation rows have labels the training rows lack: {string.Join(", ", unknown)}.");
+            }
+
+            string fingerprint = Fingerprint(request.Train, request.Validation, outOfScope);
+            TokenizerDefinition tokenizer;
+            ModelConfig config;
+            if (resume is not null)
+            {
+                if (resume.Architecture != architecture.Name || resume.DataFingerprint != fingerprint || !resume.Labels.SequenceEqual(labels) || resume.OutOfScopeLabel != outOfScope)
+                {
+                    throw new TrainingRequestException("The checkpoint belongs to a run with another architecture, other data or another out-of-scope label; it cannot be resumed with this request.");
+                }
+
+                if (resume.OptimizerState is null)
+                {
+                    throw new TrainingRequestException("The checkpoint is a final model without optimizer state; use it as a base model instead.");
+                }
+
+                tokenizer = resume.Tokenizer;
+                config = resume.ModelConfig;
+            }
+            else if (request.BaseModel is { } baseModel)
+            {
+                if (baseModel.Architecture != architecture.Name)
+                {
+                    throw new TrainingRequestException($"The base model is a {baseModel.Architecture} model; this run asks for {architecture.Name}.");
+                }
+
+                if (baseModel.ModelConfig is TransformerConfig transformer && hyperparameters.MaxSequenceLength > transformer.MaxPositions)
+                {
+                    throw new TrainingRequestException($"max_sequence_length {hyperparameters.MaxSequenceLength} exceeds the base model's {transformer.MaxPositions} positions.");
+                }
+
+                tokenizer = baseModel.Tokenizer with { Settings = baseModel.Tokenizer.Settings with { MaxSequenceLength = hyperparameters.MaxSequenceLength } };
+                config = baseModel.ModelConfig with { LabelCount = labels.Length, Dropout = hyperparameters.Dropout };
+            }
+            else
+            {
+                var settings = (request.Tokenizer ?? architecture.DefaultTokenizer) with { MaxSequenceLength = hyperparameters.MaxSequenceLength };
+                var settingsErrors = settings.Validate();
+                if (settingsErrors.Count > 0)
+                {
+                    throw new TrainingRequestException($"Invalid tokenizer settings: {string.Join("; ", settingsErrors.Select(e => $"{e.Field} {e.Message}"))}.");
+                }
+
+                tokenizer = TokenizerDefinition.Learn(inScope.Select(row => row.Text), settings);
+                try
+                {
+                    config = architecture.ResolveConfig(request.Model, new TextTokenizer(tokenizer).VocabularySize, labels.Length, hyperparameters);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new TrainingRequestException(e.Message);
+                }
+            }
+
+            var configErrors = config.Validate();
+            if (configErrors.Count > 0)
+            {
+                throw new TrainingRequestException($"Invalid model shape: {string.Join("; ", configErrors)}.");
+            }
+
+            return new Plan(
+                architecture,
+                hyperparameters,
+                tokenizer,
+                config,
+                labels,
+                outOfScope,
+                inScope.Select(row => row.Text).ToArray(),
+                inScope.Select(row => index[row.Label]).ToArray(),
+                request.Validation,
+                fingerprint);
+        }
+
+        private static string Fingerprint(IReadOnlyList<LabelledText> train, IReadOnlyList<LabelledText> validation, string? outOfScope)
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            Append(hash, $"out-of-scope:{outOfScope}\n");
+            foreach (var (name, rows) in new[] { ("train", train), ("validation", validation) })
+            {
+                Append(hash, $"{name}:{rows.Count}\n");
+                foreach (var row in rows)
+                {
+                    Append(hash, row.Text);
+                    Append(hash, "\u0000");
+                    Append(hash, row.Label);
+                    Append(hash, "\n");
+                }
+            }
+
+            return Convert.ToHexStringLower(hash.GetHashAndReset());
+        }
+
+        private static void Append(IncrementalHash hash, string text) => hash.AppendData(Encoding.UTF8.GetBytes(text));
+    }
+
+    /// <summary>The tensors and counters of one run; disposed when the run ends, whatever way it ends.</summary>
+    private sealed class Run : IDisposable
+    {
+        private readonly Plan plan;
+        private readonly Device device;
+        private readonly Hyperparameters h;
+        private readonly TextTokenizer tokenizer;
+        private readonly TextClassifierModule model;
+        private readonly Tensor classWeights;
+        private readonly long stepsPerEpoch;
+        private readonly long totalSteps;
+        private readonly long warmupSteps;
+        private readonly List<EpochMetrics> history = [];
+        private AdamW optimizer = null!;
+        private long globalStep;
+        private double? bestMetric;
+        private byte[]? bestWeights;
+        private byte[]? latestWeights;
+        private int epochsWithoutImprovement;
+
+        public Run(Plan plan, Device device)
+        {
+            this.plan = plan;
+            this.device = device;
+            h = plan.Hyperparameters;
+            tokenizer = new TextTokenizer(plan.Tokenizer);
+            stepsPerEpoch = (plan.TrainTexts.Count + h.BatchSize - 1) / h.BatchSize;
+            totalSteps = stepsPerEpoch * h.Epochs;
+            warmupSteps = LearningRateSchedule.WarmupSteps(totalSteps, h.WarmupRatio);
+
+            manual_seed(h.Seed);
+            model = plan.Architecture.Create(plan.Config);
+            model.to(device);
+            classWeights = InverseFrequencyWeights(plan.TrainTargets, plan.Labels.Count).to(device);
+        }
+
+        public int EpochsCompleted { get; private set; }
+
+        public int BestEpoch { get; private set; }
+
+        public bool Finished { get; private set; }
+
+        public void Initialise(TrainingCheckpoint? resume, TrainingCheckpoint? baseModel)
+        {
+            if (resume is not null)
+            {
+                ModelWeights.Load(model, resume.Weights);
+            }
+            else if (baseModel is not null)
+            {
+                ModelWeights.LoadForLabels(model, baseModel.ServingWeights, baseModel.Labels, plan.Labels);
+            }
+
+            optimizer = CreateOptimizer();
+            if (resume is not null)
+            {
+                using var reader = new BinaryReader(new MemoryStream(resume.OptimizerState!));
+                optimizer.load_state_dict(reader);
+                EpochsCompleted = resume.EpochsCompleted;
+                globalStep = resume.GlobalStep;
+                bestMetric = resume.BestMetric;
+                BestEpoch = resume.BestEpoch;
+                bestWeights = resume.BestWeights ?? resume.Weights;
+                latestWeights = resume.Weights;
+                epochsWithoutImprovement = resume.EpochsWithoutImprovement;
+                Finished = resume.Finished;
+                history.AddRange(resume.History);
+            }
+
+            Finished |= EpochsCompleted >= h.Epochs;
+        }
+
+        public EpochMetrics TrainEpoch(ITrainingObserver? observer, CancellationToken cancellationToken)
+        {
+            var clock = Stopwatch.StartNew();
+            int epoch = EpochsCompleted;
+            manual_seed(h.Seed + epoch);
+            var order = Shuffle(plan.TrainTexts.Count, new Random(ShuffleSeed(h.Seed, epoch)));
+
+            model.train();
+            var parameters = model.parameters().ToArray();
+            var batch = new TokenizedBatch();
+            var texts = new List<string>(h.BatchSize);
+            double lossSum = 0;
+            long examples = 0;
+            for (int start = 0; start < order.Length; start += h.BatchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                int end = Math.Min(start + h.BatchSize, order.Length);
+                texts.Clear();
+                var targets = new long[end - start];
+                for (int i = start; i < end; i++)
+                {
+                    texts.Add(plan.TrainTexts[order[i]]);
+                    targets[i - start] = plan.TrainTargets[order[i]];
+                }
+
+                tokenizer.EncodeBatch(texts, batch);
+                var logits = model.forward(Scoring.ToTensor(batch.InputIds, batch, device), Scoring.ToTensor(batch.AttentionMask, batch, device));
+                var loss = nn.functional.cross_entropy(logits, tensor(targets).to(device), weight: classWeights, label_smoothing: h.LabelSmoothing);
+
+                optimizer.zero_grad();
+                loss.backward();
+                nn.utils.clip_grad_norm_(parameters, MaxGradientNorm);
+                double learningRate = h.LearningRate * LearningRateSchedule.At(globalStep, totalSteps, warmupSteps, h.LearningRateSchedule);
+                foreach (var group in optimizer.ParamGroups)
+                {
+                    group.LearningRate = learningRate;
+                }
+
+                optimizer.step();
+                globalStep++;
+                double lossValue = loss.item<float>();
+                lossSum += lossValue * (end - start);
+                examples += end - start;
+                observer?.OnStep(new TrainingStep(epoch + 1, globalStep, totalSteps, lossValue, learningRate, examples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
+            }
+
+            EpochsCompleted = epoch + 1;
+            latestWeights = ModelWeights.Save(model);
+            var validation = Validate(cancellationToken);
+            bool isBest = validation is null || bestMetric is null || validation.Value.MacroF1 > bestMetric.Value;
+            if (isBest)
+            {
+                bestMetric = validation?.MacroF1;
+                bestWeights = latestWeights;
+                BestEpoch = EpochsCompleted;
+                epochsWithoutImprovement = 0;
+            }
+            else
+            {
+                epochsWithoutImprovement++;
+            }
+
+            Finished = EpochsCompleted >= h.Epochs || (h.EarlyStoppingPatience > 0 && epochsWithoutImprovement >= h.EarlyStoppingPatience);
+            var metrics = new EpochMetrics(
+                EpochsCompleted,
+                examples == 0 ? 0 : lossSum / examples,
+                validation?.Loss,
+                validation?.Accuracy,
+                validation?.MacroF1,
+                isBest,
+                clock.Elapsed.TotalSeconds);
+            history.Add(metrics);
+            return metrics;
+        }
+
+        /// <summary>A resume point at the current epoch boundary.</summary>
+        public TrainingCheckpoint Checkpoint()
+        {
+            using var buffer = new MemoryStream();
+            using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
+            {
+                optimizer.save_state_dict(writer);
+            }
+
+            var weights = latestWeights ?? ModelWeights.Save(model);
+            return Describe(weights) with
+            {
+                BestWeights = ReferenceEquals(bestWeights, weights) ? null : bestWeights,
+                OptimizerState = buffer.ToArray(),
+            };
+        }
+
+        /// <summary>Puts the best weights back, evaluates them and chooses the out-of-scope threshold.</summary>
+        public (TrainingCheckpoint Model, EvaluationReport? Evaluation) Finish(ThresholdObjective objective, CancellationToken cancellationToken)
+        {
+            var weights = bestWeights ?? latestWeights ?? ModelWeights.Save(model);
+            if (!ReferenceEquals(weights, latestWeights))
+            {
+                ModelWeights.Load(model, weights);
+            }
+
+            double? threshold = null;
+            EvaluationReport? evaluation = null;
+            if (plan.Validation.Count > 0)
+            {
+                var probabilities = Scoring.Probabilities(model, tokenizer, plan.Validation.Select(row => row.Text).ToList(), device, cancellationToken);
+                if (plan.OutOfScopeLabel is not null)
+                {
+                    var (predicted, confidence) = Scoring.Decide(probabilities, plan.Labels.Count);
+                    var index = Scoring.Index(plan.Labels);
+                    var outOfScope = plan.Validation.Select(row => row.Label == plan.OutOfScopeLabel).ToArray();
+                    var correct = plan.Validation.Select((row, i) => !outOfScope[i] && index[row.Label] == predicted[i]).ToArray();
+                    threshold = OutOfScopeThreshold.Choose(confidence, correct, outOfScope, objective).Threshold;
+                }
+
+                evaluation = Scoring.Report(plan.Labels, plan.OutOfScopeLabel, probabilities, plan.Validation, threshold ?? 0);
+            }
+
+            var final = Describe(weights) with { OutOfScopeThreshold = threshold, Finished = true };
+            return (final, evaluation);
+        }
+
+        public void Dispose()
+        {
+            optimizer?.Dispose();
+            classWeights.Dispose();
+            model.Dispose();
+        }
+
+        private TrainingCheckpoint Describe(byte[] weights) => new()
+        {
+            Architecture = plan.Architecture.Name,
+            ModelConfig = plan.Config,
+            Hyperparameters = h,
+            Tokenizer = plan.Tokenizer,
+            Labels = plan.Labels,
+            OutOfScopeLabel = plan.OutOfScopeLabel,
+            EpochsCompleted = EpochsCompleted,
+            GlobalStep = globalStep,
+            BestMetric = bestMetric,
+            BestEpoch = BestEpoch,
+            EpochsWithoutImprovement = epochsWithoutImprovement,
+            Finished = Finished,
+            DataFingerprint = plan.DataFingerprint,
+            History = history.ToArray(),
+            Weights = weights,
+        };
+
+        /// <summary>
+        /// AdamW in two groups: weights and embeddings decay; biases and normalisation parameters do not (decaying
+        /// them only pulls offsets and scales towards zero).
+        /// </summary>
+        private AdamW CreateOptimizer()
+        {
+            var named = model.named_parameters().ToList();
+            bool Decays(string name) => !name.EndsWith(".bias", StringComparison.Ordinal) && !name.Contains("norm", StringComparison.Ordinal);
+            var groups = new List<AdamW.ParamGroup>
+            {
+                new(named.Where(p => Decays(p.name)).Select(p => p.parameter), lr: h.LearningRate, weight_decay: h.WeightDecay),
+                new(named.Where(p => !Decays(p.name)).Select(p => p.parameter), lr: h.LearningRate, weight_decay: 0),
+            };
+            return optim.AdamW(groups, lr: h.LearningRate, weight_decay: h.WeightDecay);
+        }
+
+        private (double Loss, double Accuracy, double MacroF1)? Validate(CancellationToken cancellationToken)
+        {
+            var index = Scoring.Index(plan.Labels);
+            var rows = plan.Validation.Where(row => row.Label != plan.OutOfScopeLabel).ToList();
+            if (rows.Count == 0)
+            {
+                return null;
+            }
+
+            var probabilities = Scoring.Probabilities(model, tokenizer, rows.Select(row => row.Text).ToList(), device, cancellationToken);
+            var (predicted, _) = Scoring.Decide(probabilities, plan.Labels.Count);
+            var actual = rows.Select(row => index[row.Label]).ToArray();
+            double loss = 0;
+            for (int row = 0; row < rows.Count; row++)
+            {
+                loss -= Math.Log(Math.Max(probabilities[row * plan.Labels.Count + actual[row]], 1e-30));
+            }
+
+            var report = EvaluationReport.FromPredictions(plan.Labels, actual, predicted);
+            return (loss / rows.Count, report.Accuracy, report.MacroF1);
+        }
+
+        /// <summary>
+        /// Inverse class frequency, scaled so that the weights average 1 over the training rows (a balanced set gets
+        /// all ones, so the loss keeps its scale).
+        /// </summary>
+        private static Tensor InverseFrequencyWeights(int[] targets, int labels)
+        {
+            var counts = new double[labels];
+            foreach (int target in targets)
+            {
+                counts[target]++;
+            }
+
+            var weights = new float[labels];
+            for (int c = 0; c < labels; c++)
+            {
+                weights[c] = counts[c] == 0 ? 0 : (float)(targets.Length / (labels * counts[c]));
+            }
+
+            return tensor(weights);
+        }
+
+        private static int[] Shuffle(int count, Random random)
+        {
+            var order = new int[count];
+            for (int i = 0; i < count; i++)
+            {
+                order[i] = i;
+            }
+
+            for (int i = count - 1; i > 0; i--)
+            {
+                int j = random.Next(i + 1);
+                (order[i], order[j]) = (order[j], order[i]);
+            }
+
+            return order;
+        }
+    }
+}

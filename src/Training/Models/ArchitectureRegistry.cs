@@ -1,0 +1,154 @@
+using TextClassification.Inference.Tokenization;
+using TextClassification.Training.Loop;
+
+namespace TextClassification.Training.Models;
+
+/// <summary>
+/// One kind of network the service can train: its name, its defaults (hyperparameters, tokenizer, shape) and how to
+/// build it.
+/// </summary>
+public abstract class ModelArchitecture
+{
+    private protected ModelArchitecture()
+    {
+    }
+
+    /// <summary>The name jobs and checkpoints use, such as <c>ngram-bag</c>.</summary>
+    public abstract string Name { get; }
+
+    public abstract string Description { get; }
+
+    /// <summary>The hyperparameters a job gets for every field it leaves out.</summary>
+    public abstract Hyperparameters DefaultHyperparameters { get; }
+
+    /// <summary>How this architecture wants text encoded; the maximum length comes from the hyperparameters.</summary>
+    public abstract TokenizerSettings DefaultTokenizer { get; }
+
+    /// <summary>The default shape; sizes that depend on the data are filled in by <see cref="ResolveConfig"/>.</summary>
+    public abstract ModelConfig DefaultConfig { get; }
+
+    /// <summary>
+    /// The complete shape for a run: <paramref name="shape"/> (or <see cref="DefaultConfig"/>) with the vocabulary
+    /// and label counts, dropout and, where the architecture has one, the position limit filled in.
+    /// </summary>
+    public ModelConfig ResolveConfig(ModelConfig? shape, int vocabularySize, int labelCount, Hyperparameters hyperparameters)
+    {
+        ArgumentNullException.ThrowIfNull(hyperparameters);
+        shape ??= DefaultConfig;
+        if (shape.GetType() != DefaultConfig.GetType())
+        {
+            throw new ArgumentException($"A {shape.GetType().Name} does not describe a {Name} model.", nameof(shape));
+        }
+
+        return Resolve(shape with { VocabularySize = vocabularySize, LabelCount = labelCount, Dropout = hyperparameters.Dropout }, hyperparameters);
+    }
+
+    /// <summary>Builds the module with freshly initialised weights (from torch's current random state).</summary>
+    public abstract TextClassifierModule Create(ModelConfig config);
+
+    private protected virtual ModelConfig Resolve(ModelConfig config, Hyperparameters hyperparameters) => config;
+}
+
+/// <summary>The architectures jobs can name, with their defaults.</summary>
+public static class ArchitectureRegistry
+{
+    public const string NGramBag = "ngram-bag";
+    public const string Transformer = "transformer";
+
+    /// <summary>The architecture a job gets when it names none.</summary>
+    public const string Default = NGramBag;
+
+    private static readonly ModelArchitecture[] Architectures = [new NGramBagArchitecture(), new TransformerArchitecture()];
+
+    public static IReadOnlyList<ModelArchitecture> All => Architectures;
+
+    public static bool TryGet(string name, out ModelArchitecture architecture)
+    {
+        architecture = Architectures.FirstOrDefault(a => a.Name == name)!;
+        return architecture is not null;
+    }
+
+    /// <exception cref="ArgumentException">No architecture has that name.</exception>
+    public static ModelArchitecture Get(string name) =>
+        TryGet(name, out var architecture)
+            ? architecture
+            : throw new ArgumentException($"Unknown architecture \"{name}\"; known: {string.Join(", ", Architectures.Select(a => a.Name))}.", nameof(name));
+
+    private sealed class NGramBagArchitecture : ModelArchitecture
+    {
+        public override string Name => NGramBag;
+
+        public override string Description =>
+            "fastText-like bag of words, word pairs and character n-grams, averaged, then a linear classifier. Fast on a CPU; the default.";
+
+        public override Hyperparameters DefaultHyperparameters { get; } = new()
+        {
+            Epochs = 10,
+            BatchSize = 32,
+            LearningRate = 5e-3,
+            WeightDecay = 0.0,
+            Dropout = 0.1,
+            MaxSequenceLength = 256,
+            WarmupRatio = 0.05,
+            LearningRateSchedule = LearningRateScheduleKind.Linear,
+            EarlyStoppingPatience = 3,
+            LabelSmoothing = 0.0,
+            Seed = 42,
+        };
+
+        public override TokenizerSettings DefaultTokenizer { get; } = new()
+        {
+            MinCount = 1,
+            MaxVocabularySize = 50_000,
+            WordBigramBuckets = 20_000,
+            CharNGrams = CharNGramMode.AllWords,
+            CharNGramMin = 3,
+            CharNGramMax = 5,
+            CharNGramBuckets = 50_000,
+        };
+
+        public override ModelConfig DefaultConfig { get; } = new NGramBagConfig { EmbeddingDim = 128, HiddenDim = 0 };
+
+        public override TextClassifierModule Create(ModelConfig config) => new NGramBagClassifier((NGramBagConfig)config);
+    }
+
+    private sealed class TransformerArchitecture : ModelArchitecture
+    {
+        public override string Name => Transformer;
+
+        public override string Description =>
+            "Small pre-LN Transformer encoder (learned positions, masked mean pooling) trained from scratch; word ids, with character n-grams standing in for unknown words.";
+
+        public override Hyperparameters DefaultHyperparameters { get; } = new()
+        {
+            Epochs = 20,
+            BatchSize = 32,
+            LearningRate = 1e-3,
+            WeightDecay = 0.01,
+            Dropout = 0.1,
+            MaxSequenceLength = 64,
+            WarmupRatio = 0.1,
+            LearningRateSchedule = LearningRateScheduleKind.Cosine,
+            EarlyStoppingPatience = 4,
+            LabelSmoothing = 0.1,
+            Seed = 42,
+        };
+
+        public override TokenizerSettings DefaultTokenizer { get; } = new()
+        {
+            MinCount = 1,
+            MaxVocabularySize = 30_000,
+            CharNGrams = CharNGramMode.UnknownWords,
+            CharNGramMin = 3,
+            CharNGramMax = 4,
+            CharNGramBuckets = 20_000,
+        };
+
+        public override ModelConfig DefaultConfig { get; } = new TransformerConfig { ModelDim = 128, Heads = 4, Layers = 2, FeedForwardDim = 256 };
+
+        public override TextClassifierModule Create(ModelConfig config) => new TransformerClassifier((TransformerConfig)config);
+
+        private protected override ModelConfig Resolve(ModelConfig config, Hyperparameters hyperparameters) =>
+            ((TransformerConfig)config) with { MaxPositions = hyperparameters.MaxSequenceLength };
+    }
+}

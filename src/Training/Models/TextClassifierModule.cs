@@ -1,0 +1,52 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TextClassification.Training.Models;
+
+/// <summary>
+/// What every architecture is: <c>(input_ids [batch, seq] int64, attention_mask [batch, seq] int64)</c> →
+/// <c>logits [batch, labels] float32</c>, built only from operations with a direct ONNX opset 17 counterpart so that
+/// the exported graph can mirror it node by node.
+/// </summary>
+/// <remarks>
+/// Every architecture names its output layer <c>classifier</c> (<c>classifier.weight [labels, features]</c>,
+/// <c>classifier.bias [labels]</c>): transfer to a new label set rebuilds exactly those two tensors.
+/// </remarks>
+public abstract class TextClassifierModule : nn.Module<Tensor, Tensor, Tensor>
+{
+    /// <summary>State-dict name of the output layer's weight, <c>[labels, features]</c>.</summary>
+    public const string ClassifierWeight = "classifier.weight";
+
+    /// <summary>State-dict name of the output layer's bias, <c>[labels]</c>.</summary>
+    public const string ClassifierBias = "classifier.bias";
+
+    protected TextClassifierModule(string name)
+        : base(name)
+    {
+    }
+
+    public abstract ModelConfig Config { get; }
+
+    /// <summary>
+    /// Does nothing: every module here registers its children by their documented names in its constructor.
+    /// TorchSharp calls this on a child when it is registered and would add each field a second time under its C#
+    /// name, doubling the parameters the optimizer sees.
+    /// </summary>
+    protected override void RegisterComponents()
+    {
+    }
+
+    /// <summary>
+    /// Mean of <paramref name="states"/> <c>[batch, seq, dim]</c> over the positions where
+    /// <paramref name="attentionMask"/> is 1. ONNX: Unsqueeze, Cast, Mul, ReduceSum, ReduceSum, Max, Div. The tokenizer
+    /// gives every row at least one position, so the clamp only guards hand-made input.
+    /// </summary>
+    protected static Tensor MaskedMean(Tensor states, Tensor attentionMask)
+    {
+        using var scope = NewDisposeScope();
+        var mask = attentionMask.unsqueeze(-1).to_type(states.dtype);
+        var sum = (states * mask).sum(1);
+        var count = mask.sum(1).clamp_min(1);
+        return (sum / count).MoveToOuterDisposeScope();
+    }
+}
