@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using TextClassification.Training.Checkpoints;
+using TextClassification.Training.Data;
+using TextClassification.Training.Loop;
+
+namespace TextClassification.Benchmarks;
+
+/// <summary>
+/// CLINC150 through the API with default hyperparameters: upload train and validation, train with out-of-scope
+/// label <c>oos</c>, then score the published model on the test split (in-scope accuracy and out-of-scope recall,
+/// the CLINC150 paper's measures). Reports the wall time the client waited, training throughput and peak memory.
+/// </summary>
+internal static class TrainingBenchmark
+{
+    public static async Task<int> RunAsync(string apiDll, string datasets, string? architecture)
+    {
+        await using var service = await ServiceProcess.StartAsync(apiDll);
+        using var client = new HttpClient { BaseAddress = service.Address, Timeout = TimeSpan.FromMinutes(30) };
+
+        string train = await UploadAsync(client, Path.Combine(datasets, "train.csv"));
+        string validation = await UploadAsync(client, Path.Combine(datasets, "validation.csv"));
+        double rssBefore = service.ResidentMiB();
+
+        var body = new JsonObject
+        {
+            ["training_dataset_id"] = train,
+            ["validation_dataset_id"] = validation,
+            ["model"] = "clinc150",
+            ["out_of_scope_label"] = "oos",
+        };
+        if (architecture is not null)
+        {
+            body["architecture"] = architecture;
+        }
+
+        var clock = Stopwatch.StartNew();
+        var created = await PostJsonAsync(client, "/v1/fine-tuning/jobs", body);
+        string jobId = (string)created["id"]!;
+        JsonNode job;
+        do
+        {
+            await Task.Delay(250);
+            job = JsonNode.Parse(await client.GetStringAsync($"/v1/fine-tuning/jobs/{jobId}"))!;
+        }
+        while ((string)job["status"]! is "queued" or "running");
+
+        double waited = clock.Elapsed.TotalSeconds;
+        if ((string)job["status"]! != "succeeded")
+        {
+            Console.Error.WriteLine(job.ToJsonString());
+            return 1;
+        }
+
+        var started = DateTimeOffset.Parse((string)job["started_at"]!, CultureInfo.InvariantCulture);
+        var finished = DateTimeOffset.Parse((string)job["finished_at"]!, CultureInfo.InvariantCulture);
+        var events = JsonNode.Parse(await client.GetStringAsync($"/v1/fine-tuning/jobs/{jobId}/events?limit=1000"))!["data"]!.AsArray();
+        var throughput = events.Where(e => (string)e!["type"]! == "step_loss")
+            .Select(e => (double)e!["data"]!["examples_per_second"]!)
+            .Order()
+            .ToList();
+        int epochs = events.Count(e => (string)e!["type"]! == "epoch_completed");
+
+        // Score the published model on the test split, with its own tokenizer, labels and out-of-scope threshold.
+        string checkpointPath = Directory.GetFiles(Path.Combine(service.DataDirectory, "artifacts", "models", "clinc150"), $"{jobId}.ckpt").Single();
+        TrainingCheckpoint checkpoint;
+        await using (var stream = File.OpenRead(checkpointPath))
+        {
+            checkpoint = TrainingCheckpoint.ReadFrom(stream);
+        }
+
+        var test = await ReadCsvAsync(Path.Combine(datasets, "test.csv"));
+        using var classifier = TrainedClassifier.Load(checkpoint);
+        var report = classifier.Evaluate(test);
+
+        var hyperparameters = job["hyperparameters"]!.ToJsonString();
+        Console.WriteLine($"architecture            {job["architecture"]}");
+        Console.WriteLine($"hyperparameters         {hyperparameters}");
+        Console.WriteLine($"epochs run              {epochs}");
+        Console.WriteLine($"client wait (s)         {waited:F1}   (job create -> succeeded, through the API)");
+        Console.WriteLine($"job running (s)         {(finished - started).TotalSeconds:F1}");
+        Console.WriteLine($"validation accuracy     {(double)job["metrics"]!["validation_accuracy"]!:P2} (in-scope rows, arg-max)");
+        Console.WriteLine($"oos threshold           {report.OutOfScope?.Threshold:F3}");
+        Console.WriteLine($"test in-scope accuracy  {report.OutOfScope?.InScopeAccuracy:P2} ({report.OutOfScope?.InScopeExamples} rows)");
+        Console.WriteLine($"test oos recall         {report.OutOfScope?.OutOfScopeRecall:P2} ({report.OutOfScope?.OutOfScopeExamples} rows)");
+        Console.WriteLine($"throughput (ex/s)       median {Median(throughput):F0} over {throughput.Count} samples");
+        Console.WriteLine($"service RSS (MiB)       {rssBefore:F0} before training, peak {service.PeakResidentMiB():F0}");
+        return 0;
+    }
+
+    private static double Median(IReadOnlyList<double> sorted) => sorted.Count == 0 ? double.NaN : sorted[sorted.Count / 2];
+
+    private static async Task<string> UploadAsync(HttpClient client, string path)
+    {
+        using var form = new MultipartFormDataContent();
+        var file = new StreamContent(File.OpenRead(path));
+        file.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        form.Add(file, "file", Path.GetFileName(path));
+        var response = await client.PostAsync("/v1/datasets", form);
+        string text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"Upload of {path} failed: {text}");
+        }
+
+        return (string)JsonNode.Parse(text)!["id"]!;
+    }
+
+    private static async Task<JsonNode> PostJsonAsync(HttpClient client, string path, JsonNode body)
+    {
+        var response = await client.PostAsync(path, new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        string text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"POST {path} failed: {text}");
+        }
+
+        return JsonNode.Parse(text)!;
+    }
+
+    private static async Task<List<LabelledText>> ReadCsvAsync(string path)
+    {
+        using var normalized = new MemoryStream();
+        await using (var source = File.OpenRead(path))
+        {
+            var result = await DatasetImporter.ImportAsync(source, path, new DatasetImportOptions { Dedupe = false }, normalized);
+            if (result.IsRejected)
+            {
+                throw new InvalidOperationException(result.Errors[0].Message);
+            }
+        }
+
+        normalized.Position = 0;
+        var rows = new List<LabelledText>();
+        await foreach (var row in DatasetRowReader.ReadAsync(normalized))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+}
