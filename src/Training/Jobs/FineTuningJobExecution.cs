@@ -29,6 +29,12 @@ public sealed partial class FineTuningJobExecution(
     TimeProvider clock,
     ILogger<FineTuningJobExecution> logger)
 {
+    /// <summary>
+    /// One training at a time per process. Each run already uses every core, and torch's random generator (weight
+    /// initialisation, dropout) is process-wide: two runs interleaving their draws would make neither repeatable.
+    /// </summary>
+    private static readonly SemaphoreSlim TrainingGate = new(1, 1);
+
     public async Task<PublishedModel> ExecuteAsync(string jobId, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
@@ -77,6 +83,7 @@ public sealed partial class FineTuningJobExecution(
 
         var reporter = new JobProgressReporter(jobId, hyperparameters.Epochs, resume?.GlobalStep ?? 0, lease, events, artifacts, clock);
         TrainingResult result;
+        await TrainingGate.WaitAsync(cancellationToken);
         try
         {
             // Training is CPU-bound and synchronous: it gets a thread of its own rather than a pool thread.
@@ -92,6 +99,7 @@ public sealed partial class FineTuningJobExecution(
         }
         finally
         {
+            TrainingGate.Release();
             await reporter.CompleteAsync();
         }
 
