@@ -211,7 +211,7 @@ public static class Trainer
         private readonly long totalSteps;
         private readonly long warmupSteps;
         private readonly List<EpochMetrics> history = [];
-        private AdamW optimizer = null!;
+        private InPlaceAdamW optimizer = null!;
         private long globalStep;
         private double? bestMetric;
         private byte[]? bestWeights;
@@ -349,7 +349,10 @@ public static class Trainer
         /// <summary>A resume point at the current epoch boundary.</summary>
         public TrainingCheckpoint Checkpoint()
         {
-            using var buffer = new MemoryStream();
+            // AdamW keeps two moments per parameter; sizing the buffer for them up front avoids regrowing (and
+            // discarding) tens of megabytes per epoch.
+            long parameterBytes = model.parameters().Sum(p => p.NumberOfElements * p.ElementSize);
+            using var buffer = new MemoryStream(checked((int)(2 * parameterBytes + 64 * 1024)));
             using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
             {
                 optimizer.save_state_dict(writer);
@@ -423,7 +426,7 @@ public static class Trainer
         /// AdamW in two groups: weights and embeddings decay; biases and normalisation parameters do not (decaying
         /// them only pulls offsets and scales towards zero).
         /// </summary>
-        private AdamW CreateOptimizer()
+        private InPlaceAdamW CreateOptimizer()
         {
             var named = model.named_parameters().ToList();
             bool Decays(string name) => !name.EndsWith(".bias", StringComparison.Ordinal) && !name.Contains("norm", StringComparison.Ordinal);
@@ -432,7 +435,7 @@ public static class Trainer
                 new(named.Where(p => Decays(p.name)).Select(p => p.parameter), lr: h.LearningRate, weight_decay: h.WeightDecay),
                 new(named.Where(p => !Decays(p.name)).Select(p => p.parameter), lr: h.LearningRate, weight_decay: 0),
             };
-            return optim.AdamW(groups, lr: h.LearningRate, weight_decay: h.WeightDecay);
+            return new InPlaceAdamW(groups, h.LearningRate, h.WeightDecay);
         }
 
         private (double Loss, double Accuracy, double MacroF1)? Validate(CancellationToken cancellationToken)

@@ -4,6 +4,16 @@ using static TorchSharp.torch;
 
 namespace TextClassification.Training.Models;
 
+/// <summary>How <see cref="NGramBagClassifier"/> pools the vectors of a text.</summary>
+public enum NGramPooling
+{
+    /// <summary>The mean over real positions.</summary>
+    Mean,
+
+    /// <summary>The mean and the element-wise maximum over real positions, concatenated (twice the width).</summary>
+    MeanMax,
+}
+
 /// <summary>Shape of <see cref="NGramBagClassifier"/>.</summary>
 public sealed record NGramBagConfig : ModelConfig
 {
@@ -13,9 +23,17 @@ public sealed record NGramBagConfig : ModelConfig
     /// <summary>Width of the hidden layer between pooling and the classifier; 0 means none (a linear model over the bag).</summary>
     public int HiddenDim { get; init; }
 
+    /// <summary>How the vectors of a text's ids become one.</summary>
+    public NGramPooling Pooling { get; init; } = NGramPooling.MeanMax;
+
     public override IReadOnlyList<string> Validate()
     {
         var errors = base.Validate().ToList();
+        if (!Enum.IsDefined(Pooling))
+        {
+            errors.Add($"{nameof(Pooling)} must be mean or mean_max");
+        }
+
         if (EmbeddingDim is < 1 or > 4096)
         {
             errors.Add($"{nameof(EmbeddingDim)} must be between 1 and 4096");
@@ -39,10 +57,13 @@ public sealed record NGramBagConfig : ModelConfig
 /// State dict, in forward order (ONNX in brackets):
 /// <list type="bullet">
 /// <item><c>embedding.weight [vocabulary, embedding_dim]</c> [Gather on input_ids]</item>
-/// <item>masked mean over positions [Cast, Unsqueeze, Mul, ReduceSum, Max, Div]</item>
+/// <item>masked mean over positions [Cast, Unsqueeze, Mul, ReduceSum, Max, Div]; with <c>mean_max</c> pooling (the
+/// default) also the masked maximum, <c>max over positions of (x + (1 − mask)·(−1e9))</c> [Sub, Mul, Add, ReduceMax],
+/// concatenated after the mean [Concat on the last axis]</item>
 /// <item><c>hidden.weight [hidden_dim, embedding_dim]</c>, <c>hidden.bias [hidden_dim]</c>, then ReLU — only when
 /// <c>hidden_dim &gt; 0</c> [Gemm, Relu]</item>
-/// <item><c>classifier.weight [labels, features]</c>, <c>classifier.bias [labels]</c> [Gemm]</item>
+/// <item><c>classifier.weight [labels, features]</c>, <c>classifier.bias [labels]</c> [Gemm]; features is
+/// <c>hidden_dim</c>, else the pooled width (<c>embedding_dim</c>, doubled by <c>mean_max</c>)</item>
 /// </list>
 /// Dropout (after pooling and after the hidden layer) only acts in training.
 /// </remarks>
@@ -73,10 +94,10 @@ public sealed class NGramBagClassifier : TextClassifierModule
         }
 
         register_module("embedding", embedding);
-        int features = config.EmbeddingDim;
+        int features = config.Pooling == NGramPooling.MeanMax ? 2 * config.EmbeddingDim : config.EmbeddingDim;
         if (config.HiddenDim > 0)
         {
-            hidden = nn.Linear(config.EmbeddingDim, config.HiddenDim);
+            hidden = nn.Linear(features, config.HiddenDim);
             register_module("hidden", hidden);
             features = config.HiddenDim;
         }
@@ -92,7 +113,16 @@ public sealed class NGramBagClassifier : TextClassifierModule
     public override Tensor forward(Tensor inputIds, Tensor attentionMask)
     {
         using var scope = NewDisposeScope();
-        var features = dropout.forward(MaskedMean(embedding.forward(inputIds), attentionMask));
+        var states = embedding.forward(inputIds);
+        var pooled = MaskedMean(states, attentionMask);
+        if (((NGramBagConfig)Config).Pooling == NGramPooling.MeanMax)
+        {
+            // Padding positions get −1e9 so they never win the maximum; every row has a real position.
+            var padding = (1 - attentionMask.to_type(states.dtype)).mul(-1e9).unsqueeze(-1);
+            pooled = cat([pooled, (states + padding).amax(1)], 1);
+        }
+
+        var features = dropout.forward(pooled);
         if (hidden is not null)
         {
             features = dropout.forward(nn.functional.relu(hidden.forward(features)));

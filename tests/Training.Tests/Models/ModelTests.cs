@@ -11,7 +11,9 @@ public sealed class ModelTests
     private static readonly NGramBagConfig Bag = new() { VocabularySize = 50, LabelCount = 3, EmbeddingDim = 8, HiddenDim = 6, Dropout = 0.1 };
     private static readonly TransformerConfig Encoder = new() { VocabularySize = 50, LabelCount = 3, ModelDim = 8, Heads = 2, Layers = 2, FeedForwardDim = 16, MaxPositions = 12, Dropout = 0.1 };
 
-    public static TheoryData<string> Architectures => [ArchitectureRegistry.NGramBag, ArchitectureRegistry.Transformer];
+    private const string MeanPooledBag = "ngram-bag, mean pooling";
+
+    public static TheoryData<string> Architectures => [ArchitectureRegistry.NGramBag, MeanPooledBag, ArchitectureRegistry.Transformer];
 
     [Theory]
     [MemberData(nameof(Architectures))]
@@ -121,6 +123,11 @@ public sealed class ModelTests
     private static TextClassifierModule Create(string architecture)
     {
         manual_seed(3);
-        return architecture == ArchitectureRegistry.NGramBag ? new NGramBagClassifier(Bag) : new TransformerClassifier(Encoder);
+        return architecture switch
+        {
+            ArchitectureRegistry.NGramBag => new NGramBagClassifier(Bag),
+            MeanPooledBag => new NGramBagClassifier(Bag with { Pooling = NGramPooling.Mean }),
+            _ => new TransformerClassifier(Encoder),
+        };
     }
 }
