@@ -20,10 +20,12 @@ namespace TextClassification.Training.Loop;
 /// <para>Repeatability: with the same request, a CPU run is identical bit for bit. Weights are initialised after
 /// <c>manual_seed(seed)</c>; epoch <c>e</c> (0-based) starts with <c>manual_seed(seed + e)</c> (dropout) and shuffles
 /// with <c>System.Random</c> seeded from <c>(seed, e)</c>. Nothing random crosses an epoch boundary, which is why a
-/// checkpoint needs no generator state to resume exactly.</para>
+/// checkpoint needs no generator state to resume exactly. Torch's generator is process-wide, so this holds for one
+/// training at a time per process (what a worker runs).</para>
 /// <para>Memory: every batch runs in its own dispose scope, and the only tensors that outlive it are the weights and
-/// AdamW's moments; everything else a run keeps is managed arrays. The module and optimizer are disposed when the
-/// call returns, so runs one after another in one process do not accumulate.</para>
+/// AdamW's moments (updated in place, see <see cref="InPlaceAdamW"/>); everything else a run keeps is managed arrays.
+/// The module and optimizer are disposed when the call returns, so runs one after another in one process do not
+/// accumulate.</para>
 /// <para>Cancellation is checked before every batch (training and validation), a few milliseconds apart.</para>
 /// </remarks>
 public static class Trainer
