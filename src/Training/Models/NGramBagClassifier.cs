@@ -49,8 +49,9 @@ public sealed record NGramBagConfig : ModelConfig
 }
 
 /// <summary>
-/// A fastText-like bag of n-grams: one vector per id (word, hashed word pair, hashed character n-gram), averaged
-/// over the real positions, then an optional hidden layer and a linear classifier. Order-free, so it suits the
+/// A fastText-like bag of n-grams: one vector per id (word, hashed word pair, hashed character n-gram), pooled over
+/// the real positions (mean, and by default the element-wise max too), then an optional hidden layer and a linear
+/// classifier. Order-free, so it suits the
 /// tokenizer's <c>AllWords</c> n-gram mode. Fast: training cost is dominated by the embedding gradient.
 /// </summary>
 /// <remarks>
@@ -60,7 +61,7 @@ public sealed record NGramBagConfig : ModelConfig
 /// <item>masked mean over positions [Cast, Unsqueeze, Mul, ReduceSum, Max, Div]; with <c>mean_max</c> pooling (the
 /// default) also the masked maximum, <c>max over positions of (x + (1 − mask)·(−1e9))</c> [Sub, Mul, Add, ReduceMax],
 /// concatenated after the mean [Concat on the last axis]</item>
-/// <item><c>hidden.weight [hidden_dim, embedding_dim]</c>, <c>hidden.bias [hidden_dim]</c>, then ReLU — only when
+/// <item><c>hidden.weight [hidden_dim, pooled width]</c>, <c>hidden.bias [hidden_dim]</c>, then ReLU — only when
 /// <c>hidden_dim &gt; 0</c> [Gemm, Relu]</item>
 /// <item><c>classifier.weight [labels, features]</c>, <c>classifier.bias [labels]</c> [Gemm]; features is
 /// <c>hidden_dim</c>, else the pooled width (<c>embedding_dim</c>, doubled by <c>mean_max</c>)</item>
@@ -86,8 +87,7 @@ public sealed class NGramBagClassifier : TextClassifierModule
 
         Config = config;
         embedding = nn.Embedding(config.VocabularySize, config.EmbeddingDim);
-        // Small vectors: with ~100 ids averaged per text, N(0, 1) would start every text near the same mean anyway,
-        // but large initial norms slow Adam's first epochs down.
+        // Near-zero starting vectors, as fastText's (it draws from ±1/dim), rather than nn.Embedding's N(0, 1).
         using (no_grad())
         {
             nn.init.normal_(embedding.weight, 0, 0.05);
