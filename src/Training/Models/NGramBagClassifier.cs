@@ -18,7 +18,7 @@ public enum NGramPooling
 public sealed record NGramBagConfig : ModelConfig
 {
     /// <summary>Width of each id's vector.</summary>
-    public int EmbeddingDim { get; init; } = 128;
+    public int EmbeddingDim { get; init; } = 96;
 
     /// <summary>Width of the hidden layer between pooling and the classifier; 0 means none (a linear model over the bag).</summary>
     public int HiddenDim { get; init; }
