@@ -21,12 +21,21 @@ public sealed partial class TrainingDevice
 
         Device = cudaAvailable ? torch.CUDA : torch.CPU;
         Name = cudaAvailable ? "cuda:0" : "cpu";
-        int threads = options.Value.CpuThreads > 0 ? options.Value.CpuThreads : Environment.ProcessorCount;
-        torch.set_num_threads(threads);
-        LogDevice(logger, Name, threads);
+        CpuThreads = options.Value.CpuThreads > 0 ? options.Value.CpuThreads : Environment.ProcessorCount;
+        torch.set_num_threads(CpuThreads);
+        LogDevice(logger, Name, CpuThreads);
     }
 
     public torch.Device Device { get; }
+
+    /// <summary>Threads for CPU work; <see cref="UseOnThisThread"/> applies them to the thread that trains.</summary>
+    public int CpuThreads { get; }
+
+    /// <summary>
+    /// Applies the thread count to the calling thread. libtorch's CPU parallelism is OpenMP, whose thread count is a
+    /// per-thread setting, so the thread that runs the training loop must set it itself.
+    /// </summary>
+    public void UseOnThisThread() => torch.set_num_threads(CpuThreads);
 
     /// <summary>The device as jobs report it: <c>cpu</c> or <c>cuda:0</c>.</summary>
     public string Name { get; }

@@ -88,7 +88,11 @@ public sealed partial class FineTuningJobExecution(
         {
             // Training is CPU-bound and synchronous: it gets a thread of its own rather than a pool thread.
             result = await Task.Factory.StartNew(
-                () => Trainer.Train(request, reporter, cancellationToken),
+                () =>
+                {
+                    device.UseOnThisThread();
+                    return Trainer.Train(request, reporter, cancellationToken);
+                },
                 cancellationToken,
                 TaskCreationOptions.LongRunning,
                 TaskScheduler.Default);
