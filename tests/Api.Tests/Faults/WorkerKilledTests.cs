@@ -17,12 +17,13 @@ public sealed class WorkerKilledTests
         using var data = new TempDirectory();
         string jobId;
         string datasetId;
-        const int epochs = 3;
+        // Enough epochs that the job is still training when the process dies, however fast this machine trains.
+        const int epochs = 25;
         await using (var doomed = await ServiceProcess.StartAsync(data.Path))
         {
             using var client = doomed.CreateClient();
-            datasetId = await JobsApi.UploadAsync(client, SyntheticIntents.Csv(["balance", "transfer", "card_lost", "greeting"], 60, seed: 31));
-            jobId = (string)(await JobsApi.CreateAsync(client, new { training_dataset_id = datasetId, model = "killed", hyperparameters = new { epochs, batch_size = 16, early_stopping_patience = 0 } }))["id"]!;
+            datasetId = await JobsApi.UploadAsync(client, SyntheticIntents.Csv(["balance", "transfer", "card_lost", "greeting"], 150, seed: 31));
+            jobId = (string)(await JobsApi.CreateAsync(client, new { training_dataset_id = datasetId, model = "killed", hyperparameters = new { epochs, batch_size = 8, early_stopping_patience = 0 } }))["id"]!;
             await JobsApi.WaitAsync(client, jobId, job => (long?)job["progress"]?["step"] > 0, TimeSpan.FromSeconds(120));
             var checkpoints = await WaitForCheckpointsAsync(client, jobId);
             Assert.True(checkpoints < epochs, "the job finished before it could be killed");

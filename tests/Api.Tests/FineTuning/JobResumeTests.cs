@@ -33,14 +33,15 @@ public abstract class JobResumeTests : IAsyncLifetime
     [InlineData(true)]
     public async Task A_job_resumes_from_its_last_checkpoint_after_its_worker_stops(bool crashed)
     {
-        const int epochs = 3;
+        // Enough epochs that the job is still training when its worker stops, however fast this machine trains.
+        const int epochs = 25;
         string jobId;
         var first = new ServiceFactory(_data.Path, _postgres);
         await using (first)
         {
             using var client = first.CreateClient();
-            string dataset = await JobsApi.UploadAsync(client, SyntheticIntents.Csv(["balance", "transfer", "card_lost", "greeting"], 60, seed: 21));
-            jobId = (string)(await JobsApi.CreateAsync(client, new { training_dataset_id = dataset, model = "resumed", hyperparameters = new { epochs, batch_size = 16, early_stopping_patience = 0 } }))["id"]!;
+            string dataset = await JobsApi.UploadAsync(client, SyntheticIntents.Csv(["balance", "transfer", "card_lost", "greeting"], 150, seed: 21));
+            jobId = (string)(await JobsApi.CreateAsync(client, new { training_dataset_id = dataset, model = "resumed", hyperparameters = new { epochs, batch_size = 8, early_stopping_patience = 0 } }))["id"]!;
             await WaitForCheckpointAsync(client, jobId);
         }
 
