@@ -1,10 +1,10 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using TextClassification.Api.Contracts;
 using TextClassification.Api.Problems;
 using TextClassification.Persistence;
 using TextClassification.Persistence.Entities;
+using TextClassification.Training.Jobs;
 using TextClassification.Training.Loop;
 using TextClassification.Training.Models;
 
@@ -15,7 +15,7 @@ namespace TextClassification.Api.Endpoints;
 /// missing, malformed or out-of-range value, 404 for a dataset or base model that does not exist, 422 for values
 /// that are well-formed but cannot be used (an unknown architecture, an out-of-scope label the data lacks).
 /// </summary>
-internal sealed partial class FineTuningJobRequests(ServiceDbContext db, TimeProvider clock)
+internal sealed class FineTuningJobRequests(ServiceDbContext db, TimeProvider clock)
 {
     public const string Description = """
         Starts training a classifier on an uploaded dataset. Required: `training_dataset_id` and `model` (the registry
@@ -51,7 +51,7 @@ internal sealed partial class FineTuningJobRequests(ServiceDbContext db, TimePro
         {
             errors.Add(ProblemError.ForField("model", "model is required: the name the trained model is published under."));
         }
-        else if (!ModelName().IsMatch(request.Model))
+        else if (!ModelReference.IsValidName(request.Model))
         {
             errors.Add(ProblemError.ForField("model", $"'{request.Model}' is not a valid model name: use 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit."));
         }
@@ -66,13 +66,16 @@ internal sealed partial class FineTuningJobRequests(ServiceDbContext db, TimePro
             errors.Add(ProblemError.ForField("validation_split", "Give validation_split or validation_dataset_id, not both."));
         }
 
-        (string Name, int Version)? baseModel = null;
+        ModelReference? baseModel = null;
         if (request.BaseModel is not null)
         {
-            baseModel = ParseBaseModel(request.BaseModel);
-            if (baseModel is null)
+            if (!ModelReference.TryParse(request.BaseModel, out var parsed))
             {
                 errors.Add(ProblemError.ForField("base_model", $"'{request.BaseModel}' is not name:version (for example support-intents:3)."));
+            }
+            else
+            {
+                baseModel = parsed;
             }
         }
 
@@ -87,12 +90,12 @@ internal sealed partial class FineTuningJobRequests(ServiceDbContext db, TimePro
             : await FindDatasetAsync(request.ValidationDatasetId, "validation_dataset_id", cancellationToken);
 
         ModelVersion? baseVersion = null;
-        if (baseModel is { } reference)
+        if (baseModel is not null)
         {
             baseVersion = await db.ModelVersions.AsNoTracking()
-                .FirstOrDefaultAsync(v => v.ModelName == reference.Name && v.Version == reference.Version, cancellationToken)
+                .FirstOrDefaultAsync(v => v.ModelName == baseModel.Name && v.Version == baseModel.Version, cancellationToken)
                 ?? throw new ApiProblemException(StatusCodes.Status404NotFound, "Base model not found.",
-                    $"No model version {reference.Name}:{reference.Version} is registered.", [ProblemError.ForField("base_model", $"{reference.Name}:{reference.Version} does not exist.")]);
+                    $"No model version {baseModel} is registered.", [ProblemError.ForField("base_model", $"{baseModel} does not exist.")]);
         }
 
         // A job that starts from a base model trains the base model's architecture.
@@ -154,18 +157,4 @@ internal sealed partial class FineTuningJobRequests(ServiceDbContext db, TimePro
         await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken)
             ?? throw new ApiProblemException(StatusCodes.Status404NotFound, "Dataset not found.",
                 $"No dataset has the id '{id}'.", [ProblemError.ForField(field, $"Dataset '{id}' does not exist.")]);
-
-    private static (string Name, int Version)? ParseBaseModel(string value)
-    {
-        int colon = value.LastIndexOf(':');
-        return colon > 0
-            && ModelName().IsMatch(value[..colon])
-            && int.TryParse(value.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int version)
-            && version >= 1
-                ? (value[..colon], version)
-                : null;
-    }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
-    private static partial Regex ModelName();
 }

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using TextClassification.Api.Contracts;
 using TextClassification.Persistence;
 using TextClassification.Persistence.Entities;
@@ -95,6 +94,4 @@ internal static class JobEventStream
     /// <summary>The event id to resume after: the <c>Last-Event-ID</c> header, else the <c>after</c> query value, else 0.</summary>
     public static long ResumeAfter(HttpRequest request, long? after) =>
         long.TryParse(request.Headers["Last-Event-ID"].FirstOrDefault(), out long lastEventId) ? lastEventId : after ?? 0;
-
-    public static JsonSerializerOptions SerializerOptions(IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> options) => options.Value.SerializerOptions;
 }

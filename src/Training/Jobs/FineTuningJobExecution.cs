@@ -202,10 +202,12 @@ public sealed partial class FineTuningJobExecution(
 
     private async Task<TrainingCheckpoint> BaseModelAsync(ServiceDbContext db, string reference, CancellationToken cancellationToken)
     {
-        int colon = reference.LastIndexOf(':');
-        string name = reference[..colon];
-        int version = int.Parse(reference.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture);
-        var row = await db.ModelVersions.AsNoTracking().FirstOrDefaultAsync(v => v.ModelName == name && v.Version == version, cancellationToken)
+        if (!ModelReference.TryParse(reference, out var model))
+        {
+            throw new TrainingFailedException(TrainingFailedException.BaseModelUnusable, $"'{reference}' does not name a model version.");
+        }
+
+        var row = await db.ModelVersions.AsNoTracking().FirstOrDefaultAsync(v => v.ModelName == model.Name && v.Version == model.Version, cancellationToken)
             ?? throw new TrainingFailedException(TrainingFailedException.BaseModelUnusable, $"The base model {reference} no longer exists.");
         await using var stream = await artifacts.OpenReadAsync(row.CheckpointArtifactKey, row.CheckpointSha256, row.CheckpointSizeBytes, cancellationToken);
         return TrainingCheckpoint.ReadFrom(stream);

@@ -24,11 +24,8 @@ public static class JobEventTypes
 /// </summary>
 public sealed class JobEventLog(IServiceScopeFactory scopes, TimeProvider clock)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    // Event data, progress and metrics are training records: one JSON shape for all of them.
+    private static JsonSerializerOptions Json => TextClassification.Training.Loop.TrainingJson.Options;
 
     public async Task AppendAsync(string jobId, string level, string type, string message, object? data = null, CancellationToken cancellationToken = default)
     {
