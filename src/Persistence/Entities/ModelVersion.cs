@@ -34,5 +34,31 @@ public sealed class ModelVersion
 
     public long CheckpointSizeBytes { get; init; }
 
+    /// <summary>
+    /// The exported float32 ONNX model, with its tokenizer, labels and threshold in its metadata; checked against the
+    /// trained network before this row was written. Null only for versions published before export existed.
+    /// </summary>
+    public string? OnnxArtifactKey { get; init; }
+
+    public string? OnnxSha256 { get; init; }
+
+    public long? OnnxSizeBytes { get; init; }
+
+    /// <summary>The standard ONNX operator set the graph is written against.</summary>
+    public int? Opset { get; init; }
+
+    /// <summary>The parity check's outcome (largest logit difference per batch), as JSON.</summary>
+    public string? ParityJson { get; init; }
+
+    /// <summary>The dynamically quantized (INT8) model, when the job asked for one; served instead of the float32 one.</summary>
+    public string? QuantizedOnnxArtifactKey { get; init; }
+
+    public string? QuantizedOnnxSha256 { get; init; }
+
+    public long? QuantizedOnnxSizeBytes { get; init; }
+
+    /// <summary>What quantization changed, measured on the validation rows: accuracy and latency of both graphs, as JSON.</summary>
+    public string? QuantizationJson { get; init; }
+
     public DateTimeOffset CreatedAt { get; init; }
 }

@@ -300,6 +300,33 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                     b.ToTable("job_events", (string)null);
                 });
 
+            modelBuilder.Entity("TextClassification.Persistence.Entities.ModelAlias", b =>
+                {
+                    b.Property<string>("ModelName")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.Property<string>("Alias")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("integer");
+
+                    b.HasKey("ModelName", "Alias");
+
+                    b.HasIndex("ModelName", "Version");
+
+                    b.ToTable("model_aliases", (string)null);
+                });
+
             modelBuilder.Entity("TextClassification.Persistence.Entities.ModelVersion", b =>
                 {
                     b.Property<long>("Id")
@@ -351,8 +378,39 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                         .UseCollation("C")
                         .HasAnnotation("TextClassification:OrdinalText", true);
 
+                    b.Property<string>("OnnxArtifactKey")
+                        .HasMaxLength(512)
+                        .HasColumnType("character varying(512)");
+
+                    b.Property<string>("OnnxSha256")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<long?>("OnnxSizeBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<int?>("Opset")
+                        .HasColumnType("integer");
+
                     b.Property<double?>("OutOfScopeThreshold")
                         .HasColumnType("double precision");
+
+                    b.Property<string>("ParityJson")
+                        .HasColumnType("text");
+
+                    b.Property<string>("QuantizationJson")
+                        .HasColumnType("text");
+
+                    b.Property<string>("QuantizedOnnxArtifactKey")
+                        .HasMaxLength(512)
+                        .HasColumnType("character varying(512)");
+
+                    b.Property<string>("QuantizedOnnxSha256")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<long?>("QuantizedOnnxSizeBytes")
+                        .HasColumnType("bigint");
 
                     b.Property<int>("Version")
                         .HasColumnType("integer");
@@ -383,6 +441,16 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                         .WithMany()
                         .HasForeignKey("JobId")
                         .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("TextClassification.Persistence.Entities.ModelAlias", b =>
+                {
+                    b.HasOne("TextClassification.Persistence.Entities.ModelVersion", null)
+                        .WithMany()
+                        .HasForeignKey("ModelName", "Version")
+                        .HasPrincipalKey("ModelName", "Version")
+                        .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
 #pragma warning restore 612, 618

@@ -285,6 +285,31 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                     b.ToTable("job_events", (string)null);
                 });
 
+            modelBuilder.Entity("TextClassification.Persistence.Entities.ModelAlias", b =>
+                {
+                    b.Property<string>("ModelName")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.Property<string>("Alias")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("ModelName", "Alias");
+
+                    b.HasIndex("ModelName", "Version");
+
+                    b.ToTable("model_aliases", (string)null);
+                });
+
             modelBuilder.Entity("TextClassification.Persistence.Entities.ModelVersion", b =>
                 {
                     b.Property<long>("Id")
@@ -332,8 +357,39 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasAnnotation("TextClassification:OrdinalText", true);
 
+                    b.Property<string>("OnnxArtifactKey")
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OnnxSha256")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("OnnxSizeBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("Opset")
+                        .HasColumnType("INTEGER");
+
                     b.Property<double?>("OutOfScopeThreshold")
                         .HasColumnType("REAL");
+
+                    b.Property<string>("ParityJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("QuantizationJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("QuantizedOnnxArtifactKey")
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("QuantizedOnnxSha256")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("QuantizedOnnxSizeBytes")
+                        .HasColumnType("INTEGER");
 
                     b.Property<int>("Version")
                         .HasColumnType("INTEGER");
@@ -364,6 +420,16 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                         .WithMany()
                         .HasForeignKey("JobId")
                         .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("TextClassification.Persistence.Entities.ModelAlias", b =>
+                {
+                    b.HasOne("TextClassification.Persistence.Entities.ModelVersion", null)
+                        .WithMany()
+                        .HasForeignKey("ModelName", "Version")
+                        .HasPrincipalKey("ModelName", "Version")
+                        .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
 #pragma warning restore 612, 618
