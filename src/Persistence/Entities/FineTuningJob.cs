@@ -29,6 +29,12 @@ public sealed class FineTuningJob
 
     public string? OutOfScopeLabel { get; init; }
 
+    /// <summary>
+    /// How the exported model is quantized: null for float32 only, <c>dynamic_int8</c> to also write (and serve) a
+    /// dynamically quantized graph, with its accuracy and speed change measured against the float32 one.
+    /// </summary>
+    public string? Quantization { get; init; }
+
     /// <summary>The device the job trains on, such as <c>cpu</c> or <c>cuda:0</c>; set when it starts.</summary>
     public string? Device { get; set; }
 

@@ -168,6 +168,9 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                     b.Property<string>("ProgressJson")
                         .HasColumnType("text");
 
+                    b.Property<string>("Quantization")
+                        .HasColumnType("text");
+
                     b.Property<string>("ResultModel")
                         .HasColumnType("text");
 

@@ -161,6 +161,9 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                     b.Property<string>("ProgressJson")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Quantization")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("ResultModel")
                         .HasColumnType("TEXT");
 

@@ -1,8 +1,9 @@
-﻿using Microsoft.EntityFrameworkCore.Migrations;
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace TextClassification.Persistence.Migrations.Sqlite
+namespace TextClassification.Persistence.Migrations.PostgreSql
 {
     /// <inheritdoc />
     public partial class ModelExportAndAliases : Migration
@@ -13,59 +14,65 @@ namespace TextClassification.Persistence.Migrations.Sqlite
             migrationBuilder.AddColumn<string>(
                 name: "OnnxArtifactKey",
                 table: "model_versions",
-                type: "TEXT",
+                type: "character varying(512)",
                 maxLength: 512,
                 nullable: true);
 
             migrationBuilder.AddColumn<string>(
                 name: "OnnxSha256",
                 table: "model_versions",
-                type: "TEXT",
+                type: "character varying(64)",
                 maxLength: 64,
                 nullable: true);
 
             migrationBuilder.AddColumn<long>(
                 name: "OnnxSizeBytes",
                 table: "model_versions",
-                type: "INTEGER",
+                type: "bigint",
                 nullable: true);
 
             migrationBuilder.AddColumn<int>(
                 name: "Opset",
                 table: "model_versions",
-                type: "INTEGER",
+                type: "integer",
                 nullable: true);
 
             migrationBuilder.AddColumn<string>(
                 name: "ParityJson",
                 table: "model_versions",
-                type: "TEXT",
+                type: "text",
                 nullable: true);
 
             migrationBuilder.AddColumn<string>(
                 name: "QuantizationJson",
                 table: "model_versions",
-                type: "TEXT",
+                type: "text",
                 nullable: true);
 
             migrationBuilder.AddColumn<string>(
                 name: "QuantizedOnnxArtifactKey",
                 table: "model_versions",
-                type: "TEXT",
+                type: "character varying(512)",
                 maxLength: 512,
                 nullable: true);
 
             migrationBuilder.AddColumn<string>(
                 name: "QuantizedOnnxSha256",
                 table: "model_versions",
-                type: "TEXT",
+                type: "character varying(64)",
                 maxLength: 64,
                 nullable: true);
 
             migrationBuilder.AddColumn<long>(
                 name: "QuantizedOnnxSizeBytes",
                 table: "model_versions",
-                type: "INTEGER",
+                type: "bigint",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "Quantization",
+                table: "fine_tuning_jobs",
+                type: "text",
                 nullable: true);
 
             migrationBuilder.AddUniqueConstraint(
@@ -77,10 +84,10 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                 name: "model_aliases",
                 columns: table => new
                 {
-                    ModelName = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
-                    Alias = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
-                    Version = table.Column<int>(type: "INTEGER", nullable: false),
-                    UpdatedAt = table.Column<long>(type: "INTEGER", nullable: false)
+                    ModelName = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false, collation: "C"),
+                    Alias = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false, collation: "C"),
+                    Version = table.Column<int>(type: "integer", nullable: false),
+                    UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -144,6 +151,10 @@ namespace TextClassification.Persistence.Migrations.Sqlite
             migrationBuilder.DropColumn(
                 name: "QuantizedOnnxSizeBytes",
                 table: "model_versions");
+
+            migrationBuilder.DropColumn(
+                name: "Quantization",
+                table: "fine_tuning_jobs");
         }
     }
 }

@@ -12,7 +12,7 @@ using TextClassification.Persistence;
 namespace TextClassification.Persistence.Migrations.PostgreSql
 {
     [DbContext(typeof(PostgresServiceDbContext))]
-    [Migration("20261126145811_ModelExportAndAliases")]
+    [Migration("20261126150036_ModelExportAndAliases")]
     partial class ModelExportAndAliases
     {
         /// <inheritdoc />
@@ -169,6 +169,9 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                         .HasColumnType("character varying(256)");
 
                     b.Property<string>("ProgressJson")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Quantization")
                         .HasColumnType("text");
 
                     b.Property<string>("ResultModel")

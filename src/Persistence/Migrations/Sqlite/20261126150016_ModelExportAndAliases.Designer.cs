@@ -11,7 +11,7 @@ using TextClassification.Persistence;
 namespace TextClassification.Persistence.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteServiceDbContext))]
-    [Migration("20261126145800_ModelExportAndAliases")]
+    [Migration("20261126150016_ModelExportAndAliases")]
     partial class ModelExportAndAliases
     {
         /// <inheritdoc />
@@ -162,6 +162,9 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ProgressJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Quantization")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ResultModel")

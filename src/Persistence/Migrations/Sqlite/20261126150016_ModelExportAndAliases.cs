@@ -1,9 +1,8 @@
-﻿using System;
-using Microsoft.EntityFrameworkCore.Migrations;
+﻿using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace TextClassification.Persistence.Migrations.PostgreSql
+namespace TextClassification.Persistence.Migrations.Sqlite
 {
     /// <inheritdoc />
     public partial class ModelExportAndAliases : Migration
@@ -14,59 +13,65 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
             migrationBuilder.AddColumn<string>(
                 name: "OnnxArtifactKey",
                 table: "model_versions",
-                type: "character varying(512)",
+                type: "TEXT",
                 maxLength: 512,
                 nullable: true);
 
             migrationBuilder.AddColumn<string>(
                 name: "OnnxSha256",
                 table: "model_versions",
-                type: "character varying(64)",
+                type: "TEXT",
                 maxLength: 64,
                 nullable: true);
 
             migrationBuilder.AddColumn<long>(
                 name: "OnnxSizeBytes",
                 table: "model_versions",
-                type: "bigint",
+                type: "INTEGER",
                 nullable: true);
 
             migrationBuilder.AddColumn<int>(
                 name: "Opset",
                 table: "model_versions",
-                type: "integer",
+                type: "INTEGER",
                 nullable: true);
 
             migrationBuilder.AddColumn<string>(
                 name: "ParityJson",
                 table: "model_versions",
-                type: "text",
+                type: "TEXT",
                 nullable: true);
 
             migrationBuilder.AddColumn<string>(
                 name: "QuantizationJson",
                 table: "model_versions",
-                type: "text",
+                type: "TEXT",
                 nullable: true);
 
             migrationBuilder.AddColumn<string>(
                 name: "QuantizedOnnxArtifactKey",
                 table: "model_versions",
-                type: "character varying(512)",
+                type: "TEXT",
                 maxLength: 512,
                 nullable: true);
 
             migrationBuilder.AddColumn<string>(
                 name: "QuantizedOnnxSha256",
                 table: "model_versions",
-                type: "character varying(64)",
+                type: "TEXT",
                 maxLength: 64,
                 nullable: true);
 
             migrationBuilder.AddColumn<long>(
                 name: "QuantizedOnnxSizeBytes",
                 table: "model_versions",
-                type: "bigint",
+                type: "INTEGER",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "Quantization",
+                table: "fine_tuning_jobs",
+                type: "TEXT",
                 nullable: true);
 
             migrationBuilder.AddUniqueConstraint(
@@ -78,10 +83,10 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                 name: "model_aliases",
                 columns: table => new
                 {
-                    ModelName = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false, collation: "C"),
-                    Alias = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false, collation: "C"),
-                    Version = table.Column<int>(type: "integer", nullable: false),
-                    UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                    ModelName = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    Alias = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    Version = table.Column<int>(type: "INTEGER", nullable: false),
+                    UpdatedAt = table.Column<long>(type: "INTEGER", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -145,6 +150,10 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
             migrationBuilder.DropColumn(
                 name: "QuantizedOnnxSizeBytes",
                 table: "model_versions");
+
+            migrationBuilder.DropColumn(
+                name: "Quantization",
+                table: "fine_tuning_jobs");
         }
     }
 }
