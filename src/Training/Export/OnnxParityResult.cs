@@ -36,10 +36,18 @@ public sealed record OnnxParityResult(IReadOnlyList<OnnxParityBatchResult> Batch
     /// <summary>Whether every logit agrees within <paramref name="tolerance"/> (never when a NaN appeared).</summary>
     public bool Passes(double tolerance = OnnxParityCheck.DefaultTolerance) => MaxAbsDifference <= tolerance;
 
-    /// <summary>One line fit for a job's failure message: the worst difference, the tolerance, then each batch.</summary>
+    /// <summary>The 0-based index of the batch with the largest difference (the first NaN one, if any).</summary>
+    public int WorstBatch { get; } = Batches
+        .Select((batch, index) => (Difference: double.IsNaN(batch.MaxAbsDifference) ? double.PositiveInfinity : batch.MaxAbsDifference, Index: index))
+        .MaxBy(b => b.Difference).Index;
+
+    /// <summary>
+    /// One line fit for a job's failure message: the worst difference, the tolerance, the batch it came from, then
+    /// each batch.
+    /// </summary>
     public string Describe(double tolerance = OnnxParityCheck.DefaultTolerance) => string.Create(
         CultureInfo.InvariantCulture,
-        $"ONNX export {(Passes(tolerance) ? "matches" : "does not match")} the network: max |onnx - torch| logit difference {MaxAbsDifference:G3} (tolerance {tolerance:G3}) over {Batches.Count} batches: {string.Join("; ", Batches)}");
+        $"ONNX export {(Passes(tolerance) ? "matches" : "does not match")} the network: max |onnx - torch| logit difference {MaxAbsDifference:G3} (tolerance {tolerance:G3}), largest in batch {WorstBatch + 1} of {Batches.Count} {Batches[WorstBatch]}; all batches: {string.Join("; ", Batches)}");
 
     public override string ToString() => Describe();
 }

@@ -150,4 +150,24 @@ public sealed partial class OnnxGraphBuilder
 
     /// <summary>The 1-D sequence start, start + delta, ... below limit; the three are scalars of one type.</summary>
     public string Range(string start, string limit, string delta) => AddNode("Range", [start, limit, delta]);
+
+    /// <summary>
+    /// Quantizes a float tensor to uint8 with one scale and zero point computed from the tensor itself at run time
+    /// (opset 11): <c>scale = (max(0, max x) − min(0, min x)) / 255</c>, <c>zero_point = round(−min / scale)</c>,
+    /// <c>y = saturate(round(x / scale) + zero_point)</c>. Returns <c>(y uint8, y_scale float scalar, y_zero_point
+    /// uint8 scalar)</c>; the range always holds 0, so zero is exact.
+    /// </summary>
+    public (string Quantized, string Scale, string ZeroPoint) DynamicQuantizeLinear(string x)
+    {
+        var outputs = AddNode("DynamicQuantizeLinear", [x], 3);
+        return (outputs[0], outputs[1], outputs[2]);
+    }
+
+    /// <summary>
+    /// <c>(a − a_zero_point) · (b − b_zero_point)</c> as numpy matmul with int32 accumulation (opset 10). Zero points
+    /// are optional inputs of a's and b's element type: scalars, or per row of a / per column of b. ONNX Runtime's CPU
+    /// kernel takes a uint8 or int8 <paramref name="a"/> and a uint8 or int8 <paramref name="b"/>.
+    /// </summary>
+    public string MatMulInteger(string a, string b, string? aZeroPoint = null, string? bZeroPoint = null) =>
+        AddNode("MatMulInteger", [a, b, aZeroPoint ?? string.Empty, bZeroPoint ?? string.Empty]);
 }

@@ -77,9 +77,13 @@ public sealed partial class OnnxGraphBuilder
     public string AddInitializer(string name, ReadOnlySpan<long> values, params long[] dims) =>
         AddInitializer(name, OnnxTensors.Create(name, values, dims));
 
+    /// <summary>Adds a uint8 constant (quantized weights, zero points) of shape <paramref name="dims"/> and returns its name.</summary>
+    public string AddInitializer(string name, ReadOnlySpan<byte> values, params long[] dims) =>
+        AddInitializer(name, OnnxTensors.Create(name, values, dims));
+
     /// <summary>
     /// Adds a TorchSharp tensor as a constant of its own shape: floating-point tensors as float32, int64 tensors as
-    /// int64. The tensor is copied; it may live on any device and is not disposed.
+    /// int64, uint8 tensors as uint8. The tensor is copied; it may live on any device and is not disposed.
     /// </summary>
     public string AddInitializer(string name, torch.Tensor tensor) =>
         AddInitializer(name, OnnxTensors.Create(name, tensor));
@@ -87,6 +91,10 @@ public sealed partial class OnnxGraphBuilder
     /// <summary>A float32 scalar constant; asking twice for the same value returns the same initializer.</summary>
     public string Scalar(float value) =>
         Constant($"f:{BitConverter.SingleToInt32Bits(value)}", () => OnnxTensors.Create(UniqueName("const"), [value], []));
+
+    /// <summary>A uint8 scalar constant (a zero point); asking twice for the same value returns the same initializer.</summary>
+    public string ScalarUInt8(byte value) =>
+        Constant($"u8:{value}", () => OnnxTensors.Create(UniqueName("const"), new byte[] { value }, []));
 
     /// <summary>An int64 scalar constant; asking twice for the same value returns the same initializer.</summary>
     public string Scalar(long value) =>

@@ -19,9 +19,13 @@ internal static class OnnxTensors
     public static TensorProto Create(string name, ReadOnlySpan<long> values, ReadOnlySpan<long> dims) =>
         Create(name, DataType.Int64, MemoryMarshal.AsBytes(values), values.Length, dims);
 
+    public static TensorProto Create(string name, ReadOnlySpan<byte> values, ReadOnlySpan<long> dims) =>
+        Create(name, DataType.Uint8, values, values.Length, dims);
+
     /// <summary>
     /// A float32 tensor from any floating-point tensor (widened or narrowed to float32), an int64 tensor from an
-    /// int64 one; the tensor may live on any device and need not be contiguous.
+    /// int64 one, a uint8 tensor from a uint8 one (quantized weights); the tensor may live on any device and need not
+    /// be contiguous.
     /// </summary>
     public static TensorProto Create(string name, torch.Tensor tensor)
     {
@@ -30,8 +34,9 @@ internal static class OnnxTensors
         var (type, converted) = tensor.dtype switch
         {
             torch.ScalarType.Int64 => (DataType.Int64, tensor),
+            torch.ScalarType.Byte => (DataType.Uint8, tensor),
             _ when tensor.is_floating_point() => (DataType.Float, tensor.to_type(torch.ScalarType.Float32)),
-            _ => throw new ArgumentException($"Tensor '{name}' has dtype {tensor.dtype}; only floating-point and int64 tensors are exported.", nameof(tensor)),
+            _ => throw new ArgumentException($"Tensor '{name}' has dtype {tensor.dtype}; only floating-point, int64 and uint8 tensors are exported.", nameof(tensor)),
         };
         var host = converted.detach().cpu().contiguous();
         return Create(name, type, host.bytes, checked((int)host.numel()), host.shape);

@@ -7,6 +7,8 @@ namespace TextClassification.Training.Export.Onnx;
 public enum OnnxElementType
 {
     Float = 1,
+    UInt8 = 2,
+    Int8 = 3,
     Int32 = 6,
     Int64 = 7,
     Bool = 9,

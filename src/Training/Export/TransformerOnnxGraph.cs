@@ -1,0 +1,65 @@
+using System.Globalization;
+using TextClassification.Training.Export.Onnx;
+using TextClassification.Training.Models;
+
+namespace TextClassification.Training.Export;
+
+/// <summary>
+/// <see cref="TransformerClassifier"/> as ONNX, node for node as its forward pass (the state-dict layout and the ops
+/// are listed in that class's remarks).
+/// </summary>
+internal static class TransformerOnnxGraph
+{
+    /// <summary>Added to the attention scores of padded keys, as the module does.</summary>
+    private const float MaskedScore = -1e9f;
+
+    /// <summary>Writes the network from <paramref name="ids"/> and <paramref name="mask"/> and returns the logits value.</summary>
+    public static string Write(OnnxLayerWriter layers, TransformerConfig config, string ids, string mask)
+    {
+        var b = layers.Builder;
+        // Positions are rows 0..sequence-1 of their table: a Slice, not a Gather, so the table stays float32 even
+        // when quantizing (it is MaxPositions rows, a few kilobytes).
+        string sequenceLength = b.Shape(ids, start: 1, end: 2);
+        string positions = b.Slice(layers.Weight("position_embedding.weight"), b.Vector(0), sequenceLength, b.Vector(0));
+        string x = b.Add(layers.Embedding("token_embedding.weight", ids), positions);
+
+        string realPositions = b.Cast(mask, OnnxElementType.Float);
+        // [batch, 1, 1, sequence], broadcast over heads and queries: 0 on real keys, −1e9 on padding.
+        string keyBias = b.Unsqueeze(b.Mul(b.Sub(b.Scalar(1f), realPositions), b.Scalar(MaskedScore)), 1, 2);
+        for (int i = 0; i < config.Layers; i++)
+        {
+            x = EncoderLayer(layers, config, x, keyBias, string.Create(CultureInfo.InvariantCulture, $"layers.{i}."));
+        }
+
+        string pooled = layers.MaskedMean(layers.LayerNorm(x, "final_norm"), realPositions);
+        return layers.Linear(pooled, "classifier");
+    }
+
+    /// <summary>Pre-LN: <c>x + attention(norm(x))</c>, then <c>x + feed_forward(norm(x))</c> with an erf GELU.</summary>
+    private static string EncoderLayer(OnnxLayerWriter layers, TransformerConfig config, string x, string keyBias, string prefix)
+    {
+        var b = layers.Builder;
+        x = b.Add(x, SelfAttention(layers, config, layers.LayerNorm(x, prefix + "attention_norm"), keyBias, prefix + "attention."));
+        string hidden = b.Gelu(layers.LinearOverSequence(layers.LayerNorm(x, prefix + "feed_forward_norm"), prefix + "feed_forward_in"));
+        return b.Add(x, layers.LinearOverSequence(hidden, prefix + "feed_forward_out"));
+    }
+
+    private static string SelfAttention(OnnxLayerWriter layers, TransformerConfig config, string x, string keyBias, string prefix)
+    {
+        var b = layers.Builder;
+        long headDim = config.ModelDim / config.Heads;
+
+        // [batch, sequence, model] → [batch, heads, sequence, head_dim]; Reshape's 0 keeps batch and sequence dynamic.
+        string SplitHeads(string projected) => b.Transpose(b.Reshape(projected, 0, 0, config.Heads, headDim), 0, 2, 1, 3);
+
+        string query = SplitHeads(layers.LinearOverSequence(x, prefix + "query"));
+        string key = SplitHeads(layers.LinearOverSequence(x, prefix + "key"));
+        string value = SplitHeads(layers.LinearOverSequence(x, prefix + "value"));
+        string scores = b.Add(
+            b.Div(b.MatMul(query, b.Transpose(key, 0, 1, 3, 2)), b.Scalar((float)Math.Sqrt(headDim))),
+            keyBias);
+        string context = b.MatMul(b.Softmax(scores, axis: -1), value);
+        string merged = b.Reshape(b.Transpose(context, 0, 2, 1, 3), 0, 0, config.ModelDim);
+        return layers.LinearOverSequence(merged, prefix + "output");
+    }
+}
