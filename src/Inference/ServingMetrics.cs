@@ -1,0 +1,119 @@
+using System.Globalization;
+using Prometheus;
+
+namespace TextClassification.Inference;
+
+/// <summary>
+/// The serving core's Prometheus metrics, in a registry of their own per container (not the process-wide default),
+/// so several hosts in one process (tests) never share counters. The API exposes <see cref="Registry"/> on its
+/// metrics endpoint.
+/// </summary>
+/// <remarks>
+/// <see cref="Predictions.PredictionService"/> counts every prediction in <c>inference_requests_total</c> whatever
+/// protocol carried it. The protocol adapters, which alone know the protocol, call
+/// <see cref="CountProtocolRequest"/> once per HTTP/gRPC request; keeping that in its own counter keeps the data
+/// plane protocol-neutral and its signature free of transport details.
+/// </remarks>
+public sealed class ServingMetrics
+{
+    /// <summary>Outcome label values of <c>inference_requests_total</c>.</summary>
+    public static class Outcomes
+    {
+        public const string Success = "success";
+        public const string InvalidInput = "invalid_input";
+        public const string ModelNotFound = "model_not_found";
+        public const string ModelUnavailable = "model_unavailable";
+        public const string Cancelled = "cancelled";
+        public const string Error = "error";
+    }
+
+    private readonly Counter requests;
+    private readonly Counter protocolRequests;
+    private readonly Histogram requestDuration;
+    private readonly Histogram batchSize;
+    private readonly Histogram queueDuration;
+    private readonly Histogram computeDuration;
+    private readonly Gauge loadedModels;
+    private readonly Gauge modelInfo;
+    private readonly Counter loads;
+
+    public ServingMetrics()
+    {
+        Registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(Registry);
+        string[] modelVersion = ["model", "version"];
+
+        // 50 µs to ~6.5 s: a tiny model's batch takes tens of microseconds, a cold or overloaded request seconds.
+        double[] seconds = Histogram.ExponentialBuckets(0.00005, 2, 18);
+
+        requests = factory.CreateCounter(
+            "inference_requests_total", "Prediction requests by model, version and outcome.",
+            new CounterConfiguration { LabelNames = ["model", "version", "outcome"] });
+        protocolRequests = factory.CreateCounter(
+            "inference_protocol_requests_total", "Requests by the protocol that carried them (v1, v2) and outcome, counted by the API layer.",
+            new CounterConfiguration { LabelNames = ["protocol", "outcome"] });
+        requestDuration = factory.CreateHistogram(
+            "inference_request_duration_seconds", "Time from a validated request to its result: resolution, queueing, compute and post-processing.",
+            new HistogramConfiguration { LabelNames = modelVersion, Buckets = seconds });
+        batchSize = factory.CreateHistogram(
+            "inference_batch_size", "Texts per session run.",
+            new HistogramConfiguration { LabelNames = modelVersion, Buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
+        queueDuration = factory.CreateHistogram(
+            "inference_queue_duration_seconds", "Time a request waited in the batcher's queue before its batch started.",
+            new HistogramConfiguration { LabelNames = modelVersion, Buckets = seconds });
+        computeDuration = factory.CreateHistogram(
+            "inference_compute_duration_seconds", "Time one batch took to tokenize and run through its session.",
+            new HistogramConfiguration { LabelNames = modelVersion, Buckets = seconds });
+        loadedModels = factory.CreateGauge("inference_loaded_models", "Model versions loaded and ready.");
+        modelInfo = factory.CreateGauge(
+            "inference_model_info", "1 for each loaded model version, labelled with the execution provider its session uses.",
+            new GaugeConfiguration { LabelNames = ["model", "version", "execution_provider", "quantized"] });
+        loads = factory.CreateCounter(
+            "inference_model_loads_total", "Model loads by outcome (loaded, failed).",
+            new CounterConfiguration { LabelNames = ["model", "version", "outcome"] });
+    }
+
+    /// <summary>The registry holding this container's serving metrics.</summary>
+    public CollectorRegistry Registry { get; }
+
+    /// <summary>Counts one request that came in over <paramref name="protocol"/> (<c>v1</c>, <c>v2</c>) with its outcome (see <see cref="Outcomes"/>).</summary>
+    public void CountProtocolRequest(string protocol, string outcome)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(protocol);
+        ArgumentException.ThrowIfNullOrEmpty(outcome);
+        protocolRequests.WithLabels(protocol, outcome).Inc();
+    }
+
+    internal void CountRequest(string model, int? version, string outcome) =>
+        requests.WithLabels(model, Label(version), outcome).Inc();
+
+    internal void ObserveRequest(string model, int version, TimeSpan duration) =>
+        requestDuration.WithLabels(model, Label(version)).Observe(duration.TotalSeconds);
+
+    internal void ObserveBatch(string model, int version, int texts, TimeSpan compute)
+    {
+        string v = Label(version);
+        batchSize.WithLabels(model, v).Observe(texts);
+        computeDuration.WithLabels(model, v).Observe(compute.TotalSeconds);
+    }
+
+    internal void ObserveQueue(string model, int version, TimeSpan waited) =>
+        queueDuration.WithLabels(model, Label(version)).Observe(waited.TotalSeconds);
+
+    internal void ModelLoaded(string model, int version, string executionProvider, bool quantized)
+    {
+        loads.WithLabels(model, Label(version), "loaded").Inc();
+        modelInfo.WithLabels(model, Label(version), executionProvider, quantized ? "true" : "false").Set(1);
+        loadedModels.Inc();
+    }
+
+    internal void ModelLoadFailed(string model, int version) => loads.WithLabels(model, Label(version), "failed").Inc();
+
+    internal void ModelUnloaded(string model, int version, string executionProvider, bool quantized)
+    {
+        modelInfo.RemoveLabelled(model, Label(version), executionProvider, quantized ? "true" : "false");
+        loadedModels.Dec();
+    }
+
+    private static string Label(int? version) => version?.ToString(CultureInfo.InvariantCulture) ?? string.Empty;
+}
