@@ -12,11 +12,13 @@ internal sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly string _dataDirectory;
+    private readonly bool _ownsDataDirectory;
 
-    private ServiceProcess(Process process, string dataDirectory, Uri address)
+    private ServiceProcess(Process process, string dataDirectory, bool ownsDataDirectory, Uri address)
     {
         _process = process;
         _dataDirectory = dataDirectory;
+        _ownsDataDirectory = ownsDataDirectory;
         Address = address;
     }
 
@@ -27,10 +29,15 @@ internal sealed class ServiceProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    public static async Task<ServiceProcess> StartAsync(string apiDll, IReadOnlyDictionary<string, string>? settings = null)
+    /// <param name="apiDll">The published service.</param>
+    /// <param name="settings">Configuration overrides, as <c>Section:Key</c>.</param>
+    /// <param name="sharedDataDirectory">
+    /// Another instance's data directory, to run a second configuration over the same models; left in place on dispose.
+    /// </param>
+    public static async Task<ServiceProcess> StartAsync(string apiDll, IReadOnlyDictionary<string, string>? settings = null, string? sharedDataDirectory = null)
     {
         int port = FreePort();
-        string dataDirectory = Directory.CreateTempSubdirectory("benchmark-service-").FullName;
+        string dataDirectory = sharedDataDirectory ?? Directory.CreateTempSubdirectory("benchmark-service-").FullName;
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { apiDll, "--urls", $"http://127.0.0.1:{port}" },
@@ -67,7 +74,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
             {
                 if ((await client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
                 {
-                    return new ServiceProcess(process, dataDirectory, address);
+                    return new ServiceProcess(process, dataDirectory, sharedDataDirectory is null, address);
                 }
             }
             catch (HttpRequestException)
@@ -115,6 +122,11 @@ internal sealed class ServiceProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (!_ownsDataDirectory)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(_dataDirectory, recursive: true);

@@ -93,7 +93,7 @@ internal static class TrainingBenchmark
 
     private static double Median(IReadOnlyList<double> sorted) => sorted.Count == 0 ? double.NaN : sorted[sorted.Count / 2];
 
-    private static async Task<string> UploadAsync(HttpClient client, string path)
+    internal static async Task<string> UploadAsync(HttpClient client, string path)
     {
         using var form = new MultipartFormDataContent();
         var file = new StreamContent(File.OpenRead(path));
@@ -109,7 +109,7 @@ internal static class TrainingBenchmark
         return (string)JsonNode.Parse(text)!["id"]!;
     }
 
-    private static async Task<JsonNode> PostJsonAsync(HttpClient client, string path, JsonNode body)
+    internal static async Task<JsonNode> PostJsonAsync(HttpClient client, string path, JsonNode body)
     {
         var response = await client.PostAsync(path, new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
         string text = await response.Content.ReadAsStringAsync();
@@ -121,7 +121,7 @@ internal static class TrainingBenchmark
         return JsonNode.Parse(text)!;
     }
 
-    private static async Task<List<LabelledText>> ReadCsvAsync(string path)
+    internal static async Task<List<LabelledText>> ReadCsvAsync(string path)
     {
         using var normalized = new MemoryStream();
         await using (var source = File.OpenRead(path))

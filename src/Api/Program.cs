@@ -1,7 +1,8 @@
+using Microsoft.Extensions.Options;
 using TextClassification.Api.Endpoints;
 using TextClassification.Api.Hosting;
+using TextClassification.Inference;
 using TextClassification.Persistence;
-using Microsoft.Extensions.Options;
 using TextClassification.Training;
 using TextClassification.Training.Jobs;
 
@@ -9,6 +10,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddPersistence();
 builder.Services.AddTraining();
+builder.Services.AddInference();
 builder.Services.AddApiHost();
 
 var app = builder.Build();
@@ -19,6 +21,10 @@ if (app.Services.GetRequiredService<IOptions<JobsOptions>>().Value.ServesApi)
 {
     app.MapDatasetsEndpoints();
     app.MapFineTuningJobsEndpoints();
+    app.MapModelsEndpoints();
+    app.MapPredictionsEndpoints();
+    app.MapOpenInferenceEndpoints();
+    app.MapMetricsEndpoint();
 }
 
 await app.RunAsync();

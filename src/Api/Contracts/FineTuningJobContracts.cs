@@ -14,7 +14,8 @@ public sealed record CreateFineTuningJobRequest(
     string? Architecture,
     HyperparameterOverrides? Hyperparameters,
     double? ValidationSplit,
-    string? OutOfScopeLabel);
+    string? OutOfScopeLabel,
+    string? Quantization = null);
 
 /// <summary>A fine-tuning job as the API shows it.</summary>
 public sealed record FineTuningJobResponse(
@@ -29,6 +30,7 @@ public sealed record FineTuningJobResponse(
     string? ValidationDatasetId,
     double? ValidationSplit,
     string? OutOfScopeLabel,
+    string Quantization,
     string? Device,
     JobProgress? Progress,
     JobMetrics? Metrics,
@@ -53,6 +55,7 @@ public sealed record FineTuningJobResponse(
         job.ValidationDatasetId,
         job.ValidationSplit,
         job.OutOfScopeLabel,
+        job.Quantization ?? "none",
         job.Device,
         JobEventLog.Deserialize<JobProgress>(job.ProgressJson),
         JobEventLog.Deserialize<JobMetrics>(job.MetricsJson),

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using TextClassification.Inference;
 using TextClassification.Persistence.Artifacts;
 
 namespace TextClassification.Api.Problems;
@@ -21,6 +22,10 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             BadHttpRequestException { InnerException: System.Text.Json.JsonException json } bad => Describe(
                 bad.StatusCode, "The request body is not valid JSON for this operation.", JsonProblem(json), [new ProblemError(JsonField(json), null, JsonProblem(json))]),
             BadHttpRequestException bad => Describe(bad.StatusCode, "The request is malformed.", bad.Message, []),
+            InvalidInputException invalid => Describe(StatusCodes.Status400BadRequest, "The request is invalid.", invalid.Message,
+                [new ProblemError(invalid.Index is { } index ? $"inputs[{index}]" : null, null, invalid.Message)]),
+            ModelNotFoundException => Describe(StatusCodes.Status404NotFound, "Model not found.", exception.Message, []),
+            ModelUnavailableException => Describe(StatusCodes.Status503ServiceUnavailable, "The model cannot be served.", exception.Message, []),
             ArtifactIntegrityException or ArtifactNotFoundException => Describe(
                 StatusCodes.Status500InternalServerError, "A stored file failed its integrity check.", exception.Message, []),
             _ => null,

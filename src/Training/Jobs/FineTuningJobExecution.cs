@@ -7,6 +7,7 @@ using TextClassification.Persistence.Artifacts;
 using TextClassification.Persistence.Entities;
 using TextClassification.Training.Checkpoints;
 using TextClassification.Training.Data;
+using TextClassification.Training.Export.Onnx;
 using TextClassification.Training.Loop;
 
 namespace TextClassification.Training.Jobs;
@@ -83,15 +84,17 @@ public sealed partial class FineTuningJobExecution(
 
         var reporter = new JobProgressReporter(jobId, hyperparameters.Epochs, resume?.GlobalStep ?? 0, lease, events, artifacts, clock);
         TrainingResult result;
+        ExportedModel exported;
         await TrainingGate.WaitAsync(cancellationToken);
         try
         {
-            // Training is CPU-bound and synchronous: it gets a thread of its own rather than a pool thread.
-            result = await Task.Factory.StartNew(
+            // Training and export are CPU-bound and synchronous: they get a thread of their own rather than a pool thread.
+            (result, exported) = await Task.Factory.StartNew(
                 () =>
                 {
                     device.UseOnThisThread();
-                    return Trainer.Train(request, reporter, cancellationToken);
+                    var trained = Trainer.Train(request, reporter, cancellationToken);
+                    return (trained, ModelExportStep.Export(trained.Model, validation, job.Quantization, cancellationToken));
                 },
                 cancellationToken,
                 TaskCreationOptions.LongRunning,
@@ -119,8 +122,21 @@ public sealed partial class FineTuningJobExecution(
             }, CancellationToken.None);
         }
 
-        return await PublishAsync(job, result, CancellationToken.None);
+        await events.AppendAsync(jobId, "info", JobEventTypes.Exported, Describe(exported), new
+        {
+            parity_max_abs_difference = exported.Parity.MaxAbsDifference,
+            onnx_bytes = exported.Onnx.LongLength,
+            quantization = exported.Quantization,
+        }, CancellationToken.None);
+        return await PublishAsync(job, result, exported, CancellationToken.None);
     }
+
+    private static string Describe(ExportedModel exported) =>
+        $"Exported to ONNX (opset {OnnxGraphBuilder.OpsetVersion}, {exported.Onnx.LongLength / 1024.0 / 1024.0:F1} MiB); "
+        + $"logits match the network within {exported.Parity.MaxAbsDifference:G3}."
+        + (exported.Quantization is { } q
+            ? $" INT8: {q.Int8.SizeBytes / 1024.0 / 1024.0:F1} MiB, accuracy change {q.AccuracyChange:+0.0000;-0.0000;0}, speed-up {q.SpeedupBatch1:F2}x (1 text) and {q.SpeedupBatch32:F2}x (32 texts)."
+            : string.Empty);
 
     private static string Summarize(EvaluationReport evaluation) =>
         $"Validation: accuracy {evaluation.Accuracy:P2}, macro-F1 {evaluation.MacroF1:F4} on {evaluation.Examples} rows"
@@ -129,7 +145,7 @@ public sealed partial class FineTuningJobExecution(
             : ".");
 
     /// <summary>Stores the final model and registers it as the next version of the job's model name.</summary>
-    private async Task<PublishedModel> PublishAsync(FineTuningJob job, TrainingResult result, CancellationToken cancellationToken)
+    private async Task<PublishedModel> PublishAsync(FineTuningJob job, TrainingResult result, ExportedModel exported, CancellationToken cancellationToken)
     {
         StoredArtifact stored;
         await using (var write = artifacts.BeginWrite($"models/{job.Model}/{job.Id}.ckpt"))
@@ -137,6 +153,9 @@ public sealed partial class FineTuningJobExecution(
             result.Model.WriteTo(write);
             stored = await write.CommitAsync(cancellationToken);
         }
+
+        var onnx = await StoreAsync($"models/{job.Model}/{job.Id}.onnx", exported.Onnx, cancellationToken);
+        var quantized = exported.Quantized is null ? null : await StoreAsync($"models/{job.Model}/{job.Id}.int8.onnx", exported.Quantized, cancellationToken);
 
         string evaluationJson = JsonSerializer.Serialize(result.Evaluation, TrainingJson.Options);
         for (int attempt = 0; ; attempt++)
@@ -156,6 +175,15 @@ public sealed partial class FineTuningJobExecution(
                 CheckpointArtifactKey = stored.Key,
                 CheckpointSha256 = stored.Sha256,
                 CheckpointSizeBytes = stored.SizeBytes,
+                OnnxArtifactKey = onnx.Key,
+                OnnxSha256 = onnx.Sha256,
+                OnnxSizeBytes = onnx.SizeBytes,
+                Opset = (int)OnnxGraphBuilder.OpsetVersion,
+                ParityJson = JsonSerializer.Serialize(exported.Parity, TrainingJson.Options),
+                QuantizedOnnxArtifactKey = quantized?.Key,
+                QuantizedOnnxSha256 = quantized?.Sha256,
+                QuantizedOnnxSizeBytes = quantized?.SizeBytes,
+                QuantizationJson = exported.Quantization is null ? null : JsonSerializer.Serialize(exported.Quantization, TrainingJson.Options),
                 CreatedAt = clock.GetUtcNow(),
             });
             try
@@ -169,6 +197,13 @@ public sealed partial class FineTuningJobExecution(
                 // Another job took this version number in the meantime: take the next one.
             }
         }
+    }
+
+    private async Task<StoredArtifact> StoreAsync(string key, byte[] content, CancellationToken cancellationToken)
+    {
+        await using var write = artifacts.BeginWrite(key);
+        await write.WriteAsync(content, cancellationToken);
+        return await write.CommitAsync(cancellationToken);
     }
 
     private async Task<List<LabelledText>> ReadRowsAsync(ServiceDbContext db, string datasetId, string role, CancellationToken cancellationToken)

@@ -14,6 +14,7 @@ public static class JobEventTypes
     public const string CheckpointSaved = "checkpoint_saved";
     public const string Resumed = "resumed";
     public const string Evaluation = "evaluation";
+    public const string Exported = "exported";
     public const string Warning = "warning";
     public const string Message = "message";
 }
