@@ -62,6 +62,7 @@ public sealed class PredictionService(ModelRegistry registry, ServingMetrics met
         }
         catch (Exception e)
         {
+            version ??= (e as ModelUnavailableException)?.Version;
             metrics.CountRequest(selector.Name ?? string.Empty, version, e switch
             {
                 InvalidInputException => ServingMetrics.Outcomes.InvalidInput,

@@ -102,16 +102,23 @@ public sealed partial class ModelRegistry : IAsyncDisposable
                     continue;
                 }
 
-                var model = await slot.Completion.Task.WaitAsync(cancellationToken);
-                model.Touch();
-                return model;
+                return Touched(await slot.Completion.Task.WaitAsync(cancellationToken));
             }
 
             var created = new LoadSlot();
             if (slots.TryAdd(key, created))
             {
+                // Await this load's own outcome: a version that does not exist leaves the dictionary at once, and
+                // looking it up again would start another load.
                 _ = RunLoadAsync(key, created);
+                return Touched(await created.Completion.Task.WaitAsync(cancellationToken));
             }
+        }
+
+        static LoadedModel Touched(LoadedModel model)
+        {
+            model.Touch();
+            return model;
         }
     }
 
