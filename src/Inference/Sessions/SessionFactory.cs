@@ -9,10 +9,10 @@ namespace TextClassification.Inference.Sessions;
 /// runs of one model may be in flight at once.
 /// </summary>
 /// <remarks>
-/// Threads (measured on this service's 2-core CI machine with a 30k-word bag-of-n-grams model, see the inference
-/// report in the tests' folder): for the many short batches a classifier sees, one intra-op thread per run with as
-/// many runs in flight as cores gives more throughput than one run spreading over every core, because the operators
-/// are too short for ONNX Runtime's thread pool to pay for its synchronisation. Spinning pool threads are turned off
+/// Threads (measured on a 2-core machine, see <see cref="InferenceOptions.IntraOpThreads"/>): for the many short
+/// batches a classifier sees, one intra-op thread per run with as many runs in flight as cores matches the throughput
+/// of runs spread over every core at half the tail latency, because the operators are too short for ONNX Runtime's
+/// thread pool to pay for its synchronisation. Spinning pool threads are turned off
 /// so an idle pool never takes a core from a run. On CUDA the GPU does the work, so one host thread per run and
 /// a couple of runs in flight.
 /// </remarks>
