@@ -64,9 +64,9 @@ internal static partial class ServingBenchmark
 
         Console.WriteLine();
         Console.WriteLine("batching on, from /metrics over all its runs:");
-        Console.WriteLine($"  mean batch size       {Mean(metrics, "batch_size"):F2} texts");
-        Console.WriteLine($"  mean queue time       {Mean(metrics, "queue_seconds") * 1000:F3} ms");
-        Console.WriteLine($"  mean compute time     {Mean(metrics, "compute_seconds") * 1000:F3} ms per batch");
+        Console.WriteLine($"  mean batch size       {Mean(metrics, "inference_batch_size"):F2} texts");
+        Console.WriteLine($"  mean queue time       {Mean(metrics, "inference_queue_duration_seconds") * 1000:F3} ms");
+        Console.WriteLine($"  mean compute time     {Mean(metrics, "inference_compute_duration_seconds") * 1000:F3} ms per batch");
         var one = batched[0].Result;
         var many = batched[^1].Result;
         Console.WriteLine();

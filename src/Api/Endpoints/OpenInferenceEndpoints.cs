@@ -70,6 +70,7 @@ internal static partial class OpenInferenceEndpoints
                 .WithResponseExample(StatusCodes.Status200OK, new OipModelReadyResponse(Examples.Metadata.Name, "2", true));
 
             var infer = group.MapPost(prefix + "/infer", Infer)
+                .CountsProtocolRequests("v2")
                 .WithName("OipInfer" + suffix)
                 .WithSummary($"Classify texts with {which}")
                 .WithDescription("""
@@ -160,8 +161,9 @@ internal static partial class OpenInferenceEndpoints
         }
         catch (JsonException e)
         {
-            string where = e.Path is null or "$" ? $"line {e.LineNumber + 1}, position {e.BytePositionInLine + 1}" : $"'{e.Path.TrimStart('$', '.')}'";
-            throw new InvalidInputException($"The request body is not a valid inference request: the value at {where} is malformed or of the wrong type.");
+            string position = $"line {e.LineNumber + 1}, position {e.BytePositionInLine + 1}";
+            string where = e.Path is null or "$" ? position : $"'{e.Path.TrimStart('$', '.')}' ({position})";
+            throw new InvalidInputException($"The request body is not a valid inference request: the JSON at {where} is malformed or of the wrong type.");
         }
     }
 

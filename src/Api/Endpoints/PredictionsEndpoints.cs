@@ -23,7 +23,7 @@ internal static class PredictionsEndpoints
 
     public static IEndpointRouteBuilder MapPredictionsEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/models").WithTags("Predictions");
+        var group = app.MapGroup("/v1/models").WithTags("Predictions").CountsProtocolRequests("v1");
 
         group.MapPost("/{name}/predict", PredictDefault)
             .WithName("Predict")

@@ -44,7 +44,7 @@ public sealed record QuantizationReport(
 public static class ModelExportStep
 {
     /// <summary>The job's quantization setting for a dynamically quantized INT8 graph.</summary>
-    public const string DynamicInt8 = "dynamic_int8";
+    public const string DynamicInt8 = ClassifierOnnxExporter.DynamicInt8;
 
     /// <summary>Real validation texts mixed into the parity batches, on top of the standard synthetic ones.</summary>
     private const int ParityTexts = 64;
@@ -57,7 +57,7 @@ public static class ModelExportStep
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(validation);
-        var metadata = new ClassifierMetadata(model.Architecture, model.Labels, model.Tokenizer, model.OutOfScopeThreshold, model.OutOfScopeLabel);
+        var metadata = ClassifierOnnxExporter.Metadata(model);
         var tokenizer = new TextTokenizer(model.Tokenizer);
 
         // The graph is written from, and checked against, the weights on the CPU: ONNX Runtime's CPU kernels are the

@@ -125,7 +125,7 @@ public sealed class ModelServingTests(ServedModelFixture served) : IClassFixture
     [InlineData("""{"top_k": 2}""", "inputs")]
     [InlineData("""{"inputs": ["ok"], "top_k": 0}""", "top_k")]
     [InlineData("""{"inputs": "not a list"}""", "inputs")]
-    [InlineData("""{"inputs": ["ok"""", "")]
+    [InlineData("{\"inputs\": [\"ok\"", "")]
     public async Task Bad_predict_requests_get_400_problem_details_that_say_where(string body, string where)
     {
         var problem = await (await Client.PostAsync($"/v1/models/{Name}/predict", new StringContent(body, Encoding.UTF8, "application/json")))
@@ -318,10 +318,10 @@ public sealed class ModelServingTests(ServedModelFixture served) : IClassFixture
             using var client = restarted.CreateClient();
             var problem = await (await client.PostAsync($"/v1/models/{Name}/versions/1/predict", HttpAssertions.JsonBody(new { inputs = new[] { "hello" } })))
                 .ReadProblemAsync(HttpStatusCode.ServiceUnavailable);
-            Assert.Contains("integrity", problem.AllText(), StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("corrupted", problem.AllText(), StringComparison.OrdinalIgnoreCase);
 
             var error = await (await client.PostAsync($"/v2/models/{Name}/versions/1/infer", V2Body(["hello"]))).ReadJsonAsync(HttpStatusCode.ServiceUnavailable);
-            Assert.Contains("integrity", (string)error["error"]!, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("corrupted", (string)error["error"]!, StringComparison.OrdinalIgnoreCase);
 
             var download = await client.GetAsync($"/v1/models/{Name}/versions/1/onnx");
             Assert.False(download.IsSuccessStatusCode);
@@ -343,12 +343,89 @@ public sealed class ModelServingTests(ServedModelFixture served) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
         string text = await response.Content.ReadAsStringAsync();
-        foreach (string family in (string[])["requests_total", "request_duration_seconds_bucket", "batch_size_bucket", "queue_seconds_bucket", "compute_seconds_bucket", "loaded_models"])
+        foreach (string family in (string[])["inference_requests_total", "inference_protocol_requests_total", "inference_request_duration_seconds_bucket", "inference_batch_size_bucket", "inference_queue_duration_seconds_bucket", "inference_compute_duration_seconds_bucket", "inference_loaded_models", "inference_model_info"])
         {
             Assert.Contains(family, text, StringComparison.Ordinal);
         }
 
         Assert.Contains($"model=\"{Name}\"", text, StringComparison.Ordinal);
+        Assert.Matches("inference_protocol_requests_total\\{protocol=\"v1\",outcome=\"invalid_input\"\\} [1-9]", text);
+        Assert.Matches("execution_provider=\"CPU\"", text);
+    }
+
+    [Fact]
+    public async Task A_job_asking_for_dynamic_int8_serves_the_quantized_graph_and_records_what_it_changed()
+    {
+        var datasets = await (await Client.GetAsync("/v1/datasets")).ReadJsonAsync(HttpStatusCode.OK);
+        string dataset = (string)datasets["data"]![0]!["id"]!;
+        var created = await JobsApi.CreateAsync(Client, new
+        {
+            training_dataset_id = dataset,
+            model = "quantized-intents",
+            out_of_scope_label = "oos",
+            quantization = "dynamic_int8",
+            hyperparameters = new { epochs = 4, seed = 1 },
+        });
+        Assert.Equal("dynamic_int8", (string)created["quantization"]!);
+        var job = await JobsApi.WaitForEndAsync(Client, (string)created["id"]!, TimeSpan.FromMinutes(3));
+        Assert.True((string)job["status"]! == "succeeded", job.ToJsonString());
+
+        var version = await (await Client.GetAsync("/v1/models/quantized-intents/versions/1")).ReadJsonAsync(HttpStatusCode.OK);
+        var artifacts = version["artifacts"]!.AsArray();
+        var float32 = artifacts.Single(a => (string)a!["variant"]! == "float32")!;
+        var int8 = artifacts.Single(a => (string)a!["variant"]! == "int8")!;
+        Assert.True((bool)int8["served"]!);
+        Assert.False((bool)float32["served"]!);
+        Assert.Equal((string)int8["sha256"]!, (string)version["sha256"]!);
+        Assert.True((long)int8["size_bytes"]! < (long)float32["size_bytes"]!);
+
+        var quantization = version["quantization"]!;
+        Assert.Equal("dynamic_int8", (string)quantization["method"]!);
+        Assert.InRange((double)quantization["accuracy_change"]!, -0.2, 0.2);
+        Assert.True((double)quantization["speedup_batch1"]! > 0);
+        Assert.True((double)quantization["float32"]!["median_milliseconds_batch32"]! > 0);
+        Assert.True((double)quantization["int8"]!["accuracy"]! > 0.6, quantization.ToJsonString());
+
+        byte[] served = await Client.GetByteArrayAsync("/v1/models/quantized-intents/versions/1/onnx");
+        Assert.Equal((string)int8["sha256"]!, Convert.ToHexStringLower(SHA256.HashData(served)));
+        byte[] full = await Client.GetByteArrayAsync("/v1/models/quantized-intents/versions/1/onnx?variant=float32");
+        Assert.Equal((string)float32["sha256"]!, Convert.ToHexStringLower(SHA256.HashData(full)));
+
+        var predicted = await (await Client.PostAsync("/v1/models/quantized-intents/predict", HttpAssertions.JsonBody(new { inputs = ServedModelFixture.Texts.Take(5).ToArray() })))
+            .ReadJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(ServedModelFixture.Labels, predicted["predictions"]!.AsArray().Select(p => (string)p!["top_k"]![0]!["label"]!));
+        var metadata = await (await Client.GetAsync("/v2/models/quantized-intents")).ReadJsonAsync(HttpStatusCode.OK);
+        Assert.True((bool)metadata["parameters"]!["quantized"]!);
+
+        await (await Client.GetAsync("/v1/models/quantized-intents/versions/1/onnx?variant=fp16")).ReadProblemAsync(HttpStatusCode.BadRequest);
+        var missing = await (await Client.GetAsync($"/v1/models/{Name}/versions/1/onnx?variant=int8")).ReadProblemAsync(HttpStatusCode.NotFound);
+        Assert.Contains("quantiz", missing.AllText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deleting_a_version_removes_its_row_and_files_and_is_refused_while_an_alias_points_at_it()
+    {
+        var datasets = await (await Client.GetAsync("/v1/datasets")).ReadJsonAsync(HttpStatusCode.OK);
+        var created = await JobsApi.CreateAsync(Client, new
+        {
+            training_dataset_id = (string)datasets["data"]![0]!["id"]!,
+            model = "short-lived",
+            hyperparameters = new { epochs = 1, seed = 1 },
+        });
+        var job = await JobsApi.WaitForEndAsync(Client, (string)created["id"]!, TimeSpan.FromMinutes(3));
+        Assert.True((string)job["status"]! == "succeeded", job.ToJsonString());
+        string jobId = (string)job["id"]!;
+        Assert.NotEmpty(Directory.EnumerateFiles(served.DataDirectory, $"{jobId}.*", SearchOption.AllDirectories));
+
+        await (await Client.PutAsync("/v1/models/short-lived/aliases/staging", HttpAssertions.JsonBody(new { version = 1 }))).ReadJsonAsync(HttpStatusCode.OK);
+        await (await Client.DeleteAsync("/v1/models/short-lived/versions/1")).ReadProblemAsync(HttpStatusCode.Conflict);
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync("/v1/models/short-lived/aliases/staging")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync("/v1/models/short-lived/versions/1")).StatusCode);
+        await (await Client.GetAsync("/v1/models/short-lived/versions/1")).ReadProblemAsync(HttpStatusCode.NotFound);
+        await (await Client.PostAsync("/v1/models/short-lived/predict", HttpAssertions.JsonBody(new { inputs = new[] { "hello" } }))).ReadProblemAsync(HttpStatusCode.NotFound);
+        await (await Client.DeleteAsync("/v1/models/short-lived/versions/1")).ReadProblemAsync(HttpStatusCode.NotFound);
+        Assert.DoesNotContain(Directory.EnumerateFiles(served.DataDirectory, $"{jobId}.*", SearchOption.AllDirectories), f => f.Contains("models", StringComparison.Ordinal));
     }
 
     private async Task<int> DefaultVersionAsync()
