@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 
@@ -5,11 +6,16 @@ namespace TextClassification.Api.Tests.Hosting;
 
 /// <summary>
 /// The real application, hosted in-process over its real pipeline, against a real database: SQLite in a temporary
-/// data directory, or a database of its own in the suite's throwaway PostgreSQL cluster.
+/// data directory, or a database of its own in the suite's throwaway PostgreSQL cluster. The service starts with
+/// <see cref="AdminKey"/> as its bootstrap admin key, and every client this factory creates sends it, so tests that
+/// are not about security need not think about keys; a test that needs no key, or another one, sets its own headers.
 /// </summary>
 public sealed class ServiceFactory(string dataDirectory, string? postgresConnectionString, IReadOnlyDictionary<string, string?>? settings = null)
     : WebApplicationFactory<Program>
 {
+    /// <summary>The admin key the service under test is bootstrapped with (<c>Security:BootstrapAdminKey</c>).</summary>
+    public const string AdminKey = "tcs_TestSuiteAdminKey-0123456789abcdefghijklmnopq";
+
     public string DataDirectory { get; } = dataDirectory;
 
     public string? PostgresConnectionString { get; } = postgresConnectionString;
@@ -20,6 +26,7 @@ public sealed class ServiceFactory(string dataDirectory, string? postgresConnect
         builder.UseSetting("Persistence:DataDirectory", DataDirectory);
         builder.UseSetting("Logging:Console:FormatterName", "simple");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        builder.UseSetting("Security:BootstrapAdminKey", AdminKey);
         if (PostgresConnectionString is not null)
         {
             builder.UseSetting("Persistence:Provider", "PostgreSql");
@@ -31,5 +38,11 @@ public sealed class ServiceFactory(string dataDirectory, string? postgresConnect
         {
             builder.UseSetting(key, value);
         }
+    }
+
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Sockets;
 using TextClassification.TestSupport;
 
@@ -45,6 +46,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         start.Environment["Persistence__DataDirectory"] = dataDirectory;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        start.Environment["Security__BootstrapAdminKey"] = ServiceFactory.AdminKey;
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
@@ -74,7 +76,12 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new InvalidOperationException("The service process did not become ready within 60 s.");
     }
 
-    public HttpClient CreateClient() => new() { BaseAddress = Address };
+    /// <summary>A client that sends the bootstrap admin key, like the clients of <see cref="ServiceFactory"/>.</summary>
+    public HttpClient CreateClient() => new()
+    {
+        BaseAddress = Address,
+        DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", ServiceFactory.AdminKey) },
+    };
 
     /// <summary>SIGKILL: the process ends at once, with no shutdown of any kind.</summary>
     public async Task KillAsync()
