@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using TextClassification.Persistence.Artifacts;
 
 namespace TextClassification.Persistence;
 
@@ -20,7 +21,8 @@ public enum DatabaseProvider
 ///   "ConnectionString": "Host=...;Database=...;Username=...;Password=...",   // PostgreSql only
 ///   "DataDirectory": "data",                  // SQLite file and, by default, the artifacts
 ///   "ArtifactsDirectory": null,               // defaults to {DataDirectory}/artifacts
-///   "ApplyMigrationsOnStartup": true
+///   "ApplyMigrationsOnStartup": true,
+///   "EncryptionKey": null                     // base64 of 32 bytes (`openssl rand -base64 32`): encrypts artifacts
 /// }
 /// </code>
 /// </summary>
@@ -43,11 +45,25 @@ public sealed class PersistenceOptions : IValidatableObject
     /// <summary>Operators who migrate by hand (with the SQL scripts from <c>dotnet ef migrations script</c>) turn this off.</summary>
     public bool ApplyMigrationsOnStartup { get; set; } = true;
 
+    /// <summary>
+    /// When set, every artifact written from then on is encrypted with AES-256-GCM under this key: base64 of 32 random
+    /// bytes, made with <c>openssl rand -base64 32</c>; best supplied by environment variable
+    /// (<c>Persistence__EncryptionKey</c>) or a secret store rather than a file in the repository. Files written before
+    /// stay readable. Losing the key loses every file encrypted with it, and start-up refuses a key other than the one
+    /// the artifacts directory was first encrypted with. Empty or unset: artifacts are written in plaintext.
+    /// </summary>
+    public string? EncryptionKey { get; set; }
+
     public string ResolvedDataDirectory => Path.GetFullPath(DataDirectory);
 
     public string ResolvedArtifactsDirectory => Path.GetFullPath(ArtifactsDirectory ?? Path.Combine(DataDirectory, "artifacts"));
 
     public string SqliteConnectionString => $"Data Source={Path.Combine(ResolvedDataDirectory, "service.db")};Pooling=True";
+
+    /// <summary>The parsed <see cref="EncryptionKey"/>, or null when encryption is off.</summary>
+    /// <exception cref="FormatException">The key is set but is not base64 of 32 bytes (validation reports this at start).</exception>
+    public ArtifactEncryptionKey? ResolveEncryptionKey() =>
+        string.IsNullOrWhiteSpace(EncryptionKey) ? null : ArtifactEncryptionKey.Parse(EncryptionKey);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
@@ -56,6 +72,14 @@ public sealed class PersistenceOptions : IValidatableObject
             yield return new ValidationResult(
                 "Persistence:ConnectionString is required when Persistence:Provider is PostgreSql.",
                 [nameof(ConnectionString)]);
+        }
+
+        // The message never repeats the value: it is a secret, and validation errors end up in logs.
+        if (!string.IsNullOrWhiteSpace(EncryptionKey) && !ArtifactEncryptionKey.TryParse(EncryptionKey, out _))
+        {
+            yield return new ValidationResult(
+                $"Persistence:EncryptionKey must be {ArtifactEncryptionKey.SizeInBytes} bytes in base64; {ArtifactEncryptionKey.HowToGenerate}.",
+                [nameof(EncryptionKey)]);
         }
     }
 }

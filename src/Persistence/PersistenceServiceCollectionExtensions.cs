@@ -14,7 +14,8 @@ public static class PersistenceServiceCollectionExtensions
 
     /// <summary>
     /// Registers the metadata database (SQLite or PostgreSQL, by <see cref="PersistenceOptions.Provider"/>), the
-    /// artifact store, start-up migrations and the database readiness check.
+    /// artifact store (encrypting when <see cref="PersistenceOptions.EncryptionKey"/> is set), the start-up check of that
+    /// key, start-up migrations and the database readiness check.
     /// </summary>
     public static IServiceCollection AddPersistence(this IServiceCollection services)
     {
@@ -35,6 +36,8 @@ public static class PersistenceServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IArtifactStore, LocalDirectoryArtifactStore>();
+        // Hosted services start in registration order: a wrong encryption key stops the host before anything else runs.
+        services.AddHostedService<ArtifactEncryptionKeyCheck>();
         services.AddHostedService<DatabaseMigrationService>();
         services.AddHealthChecks()
             .AddDbContextCheck<ServiceDbContext>("database", HealthStatus.Unhealthy, [ReadinessTag]);

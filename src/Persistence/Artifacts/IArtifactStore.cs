@@ -33,12 +33,28 @@ public interface IArtifactStore
 /// <summary>What a committed write stored.</summary>
 public sealed record StoredArtifact(string Key, string Sha256, long SizeBytes);
 
-/// <summary>A stored file's content did not match the hash recorded when it was written.</summary>
-public sealed class ArtifactIntegrityException(string key, string expected, string actual)
-    : IOException($"Artifact '{key}' is corrupted: its SHA-256 is {actual}, but {expected} was recorded when it was written.")
+/// <summary>
+/// A stored file's content is not what was written: its length or SHA-256 differs from what was recorded, or, for an
+/// encrypted file, a chunk failed authentication.
+/// </summary>
+public class ArtifactIntegrityException : IOException
 {
-    public string Key { get; } = key;
+    public ArtifactIntegrityException(string key, string expected, string actual)
+        : this(key, $"Artifact '{key}' is corrupted: its SHA-256 is {actual}, but {expected} was recorded when it was written.")
+    {
+    }
+
+    public ArtifactIntegrityException(string key, string message)
+        : base(message) => Key = key;
+
+    public string Key { get; }
 }
+
+/// <summary>
+/// A stored file is encrypted, and the configured encryption key cannot read it: none is configured, or it is not the
+/// key the file was written with. The bytes may be intact; the configuration is what to fix.
+/// </summary>
+public sealed class ArtifactEncryptionKeyException(string key, string message) : ArtifactIntegrityException(key, message);
 
 /// <summary>No artifact is stored under the key.</summary>
 public sealed class ArtifactNotFoundException(string key)
