@@ -17,10 +17,12 @@ public interface IArtifactStore
     /// <summary>
     /// Opens <paramref name="key"/> for reading after checking its length and SHA-256 against what was recorded when
     /// it was written. The whole file is hashed before the first byte is handed out, so a damaged file is refused
-    /// with <see cref="ArtifactIntegrityException"/> rather than half-parsed into a confusing error.
+    /// with <see cref="ArtifactIntegrityException"/> rather than half-parsed into a confusing error. For an encrypted
+    /// file the length and hash are those of the plaintext, checked after every chunk has been authenticated.
     /// </summary>
     /// <exception cref="ArtifactNotFoundException">No artifact is stored under the key.</exception>
     /// <exception cref="ArtifactIntegrityException">The stored bytes are not the ones that were written.</exception>
+    /// <exception cref="ArtifactEncryptionKeyException">The file is encrypted and no key, or another key, is configured.</exception>
     Task<Stream> OpenReadAsync(string key, string expectedSha256, long expectedSizeBytes, CancellationToken cancellationToken = default);
 
     /// <summary>Removes <paramref name="key"/>; removing a key that is not there is not an error.</summary>

@@ -93,9 +93,11 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
 
     /// <summary>
     /// Authenticates and hashes every chunk, then hands out a second decrypting pass over the same open file. Nothing
-    /// is decrypted to disk and at most one chunk is in memory; the price is decrypting twice (see the report in the
-    /// commit history for measurements). The open handle is what the caller reads, so a file replaced under the key
-    /// in between does not matter, and one changed in place fails authentication in the second pass.
+    /// is decrypted to disk (that would put plaintext at rest) and at most one chunk is in memory; the price is
+    /// decrypting twice. AES-GCM runs at 0.5-1 GB/s on one core, SHA-256 (paid without encryption too) at about
+    /// 350 MB/s, so on a 100 MiB file opening and reading took 1.3-1.6 times as long as without encryption (measured on
+    /// 2 busy cores, page cache warm). The open handle is what the caller reads, so a file replaced under the key in
+    /// between does not matter, and one changed in place fails authentication in the second pass.
     /// </summary>
     private async Task<Stream> OpenEncryptedAsync(
         string key, FileStream file, string expectedSha256, long expectedSizeBytes, CancellationToken cancellationToken)
