@@ -25,6 +25,8 @@ if (app.Services.GetRequiredService<IOptions<JobsOptions>>().Value.ServesApi)
     app.MapPredictionsEndpoints();
     app.MapOpenInferenceEndpoints();
     app.MapMetricsEndpoint();
+    app.MapApiKeysEndpoints();
+    app.MapAuditEndpoints();
 }
 
 await app.RunAsync();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using TextClassification.Api.Contracts;
 using TextClassification.Api.Hosting;
 using TextClassification.Api.Problems;
+using TextClassification.Api.Security;
 using TextClassification.Persistence;
 using TextClassification.Persistence.Artifacts;
 using TextClassification.Persistence.Entities;
@@ -20,7 +21,7 @@ internal static partial class DatasetsEndpoints
 
     public static IEndpointRouteBuilder MapDatasetsEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/datasets").WithTags("Datasets");
+        var group = app.MapGroup("/v1/datasets").WithTags("Datasets").RequireScope(ApiScopes.TrainPolicy);
 
         group.MapPost("/", UploadDataset)
             .WithName("UploadDataset")
@@ -36,6 +37,7 @@ internal static partial class DatasetsEndpoints
                 """)
             .AddOpenApiOperationTransformer(DatasetUploadForm.DescribeAsync)
             .DisableAntiforgery()
+            .WithBodyLimit(RequestBodyLimit.DatasetUpload)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
@@ -86,6 +88,7 @@ internal static partial class DatasetsEndpoints
         IOptions<DatasetsOptions> datasetsOptions,
         IOptions<PersistenceOptions> persistenceOptions,
         TimeProvider clock,
+        AuditLog audit,
         ILogger<DatasetUploadForm> logger,
         CancellationToken cancellationToken)
     {
@@ -165,6 +168,13 @@ internal static partial class DatasetsEndpoints
         try
         {
             db.Datasets.Add(dataset);
+            audit.Add(AuditLog.Actions.DatasetUpload, AuditLog.Resources.Dataset, dataset.Id, new()
+            {
+                ["name"] = dataset.Name,
+                ["format"] = dataset.Format,
+                ["rows"] = dataset.RowCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["sha256"] = dataset.Sha256,
+            });
             await db.SaveChangesAsync(CancellationToken.None);
         }
         catch
@@ -233,7 +243,7 @@ internal static partial class DatasetsEndpoints
     }
 
     private static async Task<NoContent> DeleteDataset(
-        string id, ServiceDbContext db, IArtifactStore artifacts, ILogger<DatasetUploadForm> logger, CancellationToken cancellationToken)
+        string id, ServiceDbContext db, IArtifactStore artifacts, AuditLog audit, ILogger<DatasetUploadForm> logger, CancellationToken cancellationToken)
     {
         var dataset = await FindAsync(db, id, cancellationToken);
         var activeJob = await db.FineTuningJobs.AsNoTracking()
@@ -247,6 +257,7 @@ internal static partial class DatasetsEndpoints
         }
 
         db.Datasets.Remove(dataset);
+        audit.Add(AuditLog.Actions.DatasetDelete, AuditLog.Resources.Dataset, id, new() { ["name"] = dataset.Name, ["sha256"] = dataset.Sha256 });
         await db.SaveChangesAsync(cancellationToken);
         artifacts.Delete(dataset.ArtifactKey);
         LogDeleted(logger, id);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using TextClassification.Api.Contracts;
 using TextClassification.Api.Hosting;
 using TextClassification.Api.Problems;
+using TextClassification.Api.Security;
 using TextClassification.Persistence;
 using TextClassification.Persistence.Entities;
 using TextClassification.Training.Jobs;
@@ -19,7 +20,7 @@ internal static partial class FineTuningJobsEndpoints
 
     public static IEndpointRouteBuilder MapFineTuningJobsEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/fine-tuning/jobs").WithTags("Fine-tuning jobs");
+        var group = app.MapGroup("/v1/fine-tuning/jobs").WithTags("Fine-tuning jobs").RequireScope(ApiScopes.TrainPolicy);
 
         group.MapPost("/", CreateJob)
             .WithName("CreateFineTuningJob")
@@ -83,9 +84,16 @@ internal static partial class FineTuningJobsEndpoints
     }
 
     private static async Task<Created<FineTuningJobResponse>> CreateJob(
-        CreateFineTuningJobRequest? request, FineTuningJobRequests requests, FineTuningJobScheduler scheduler, CancellationToken cancellationToken)
+        CreateFineTuningJobRequest? request, FineTuningJobRequests requests, FineTuningJobScheduler scheduler, AuditLog audit, CancellationToken cancellationToken)
     {
         var job = await requests.ToJobAsync(request, cancellationToken);
+        // The scheduler saves the job through this request's context: the entry is saved with it, or not at all.
+        audit.Add(AuditLog.Actions.JobCreate, AuditLog.Resources.FineTuningJob, job.Id, new()
+        {
+            ["model"] = job.Model,
+            ["architecture"] = job.Architecture,
+            ["training_dataset_id"] = job.TrainingDatasetId,
+        });
         await scheduler.SubmitAsync(job, cancellationToken);
         return TypedResults.Created($"/v1/fine-tuning/jobs/{job.Id}", FineTuningJobResponse.From(job));
     }
@@ -124,11 +132,26 @@ internal static partial class FineTuningJobsEndpoints
         TypedResults.Ok(FineTuningJobResponse.From(await FindAsync(db, id, cancellationToken), includeEvaluation: true));
 
     private static async Task<Ok<FineTuningJobResponse>> CancelJob(
-        string id, ServiceDbContext db, FineTuningJobScheduler scheduler, CancellationToken cancellationToken)
+        string id, ServiceDbContext db, FineTuningJobScheduler scheduler, AuditLog audit, CancellationToken cancellationToken)
     {
         var job = await db.FineTuningJobs.FirstOrDefaultAsync(j => j.Id == id, cancellationToken)
             ?? throw new ResourceNotFoundException("Fine-tuning job", id);
-        return TypedResults.Ok(FineTuningJobResponse.From(await scheduler.CancelAsync(job, cancellationToken)));
+        bool cancellable = job.IsActive && !job.CancelRequested;
+        var status = job.Status;
+        var result = await scheduler.CancelAsync(job, cancellationToken);
+
+        // The scheduler may retry on a fresh change tracker, so the entry is written after it; only when the call
+        // changed the job (cancelling an ended job changes nothing and records nothing).
+        if (cancellable && (result.Status == FineTuningJobStatus.Cancelled || result.CancelRequested))
+        {
+            await audit.WriteAsync(AuditLog.Actions.JobCancel, AuditLog.Resources.FineTuningJob, id, new()
+            {
+                ["status_before"] = status.ToString().ToLowerInvariant(),
+                ["status_after"] = result.Status.ToString().ToLowerInvariant(),
+            });
+        }
+
+        return TypedResults.Ok(FineTuningJobResponse.From(result));
     }
 
     private static async Task<IResult> GetJobEvents(

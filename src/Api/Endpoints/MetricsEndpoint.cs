@@ -1,4 +1,5 @@
 using TextClassification.Api.Hosting;
+using TextClassification.Api.Security;
 using TextClassification.Inference;
 
 namespace TextClassification.Api.Endpoints;
@@ -10,6 +11,7 @@ internal static class MetricsEndpoint
     {
         app.MapGet("/metrics", WriteAsync)
             .WithTags("Health")
+            .RequireScope(ApiScopes.AdminPolicy)
             .WithName("Metrics")
             .WithSummary("Serving metrics for Prometheus: requests, errors, latency, batch sizes, queue and compute time, loaded models")
             .Produces(StatusCodes.Status200OK, contentType: "text/plain")

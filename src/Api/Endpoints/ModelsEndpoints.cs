@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using TextClassification.Api.Contracts;
 using TextClassification.Api.Hosting;
 using TextClassification.Api.Problems;
+using TextClassification.Api.Security;
 using TextClassification.Inference.Registry;
 using TextClassification.Persistence;
 using TextClassification.Persistence.Artifacts;
@@ -24,11 +25,13 @@ internal static partial class ModelsEndpoints
 
         group.MapGet("/", ListModels)
             .WithName("ListModels")
+            .RequireScope(ApiScopes.PredictPolicy)
             .WithSummary("List registered models with their versions and aliases")
             .WithResponseExample(StatusCodes.Status200OK, new DataResponse<ModelResponse>([Examples.Model]));
 
         group.MapGet("/{name}", GetModel)
             .WithName("GetModel")
+            .RequireScope(ApiScopes.PredictPolicy)
             .WithSummary("Get a model: its versions, newest first, and its aliases")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithParameterExample("name", "The model name.", Examples.Model.Name)
@@ -36,6 +39,7 @@ internal static partial class ModelsEndpoints
 
         group.MapGet("/{name}/versions/{version:int}", GetVersion)
             .WithName("GetModelVersion")
+            .RequireScope(ApiScopes.PredictPolicy)
             .WithSummary("Get a model version: labels, metrics, threshold, and its ONNX file's checksum")
             .WithDescription("`sha256` and `size_bytes` describe the ONNX file predictions use (the INT8 one when the job asked for quantization); `artifacts` lists every stored variant. `metrics` is the job's evaluation on its validation data; `parity` is the export check against the trained network; `quantization` compares the INT8 graph with the float32 one.")
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -45,6 +49,7 @@ internal static partial class ModelsEndpoints
 
         group.MapGet("/{name}/versions/{version:int}/onnx", DownloadOnnx)
             .WithName("DownloadModelVersionOnnx")
+            .RequireScope(ApiScopes.PredictPolicy)
             .WithSummary("Download a version's ONNX file")
             .WithDescription("A standard ONNX model (opset 17): inputs `input_ids` and `attention_mask` (int64, [batch, sequence]), output `logits` (float32, [batch, labels]). Its metadata holds the labels, the tokenizer and the out-of-scope threshold. `variant` picks `float32` or `int8`; the default is the one predictions use. The file is checked against its SHA-256 before the first byte is sent.")
             .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
@@ -56,6 +61,7 @@ internal static partial class ModelsEndpoints
 
         group.MapDelete("/{name}/versions/{version:int}", DeleteVersion)
             .WithName("DeleteModelVersion")
+            .RequireScope(ApiScopes.TrainPolicy)
             .WithSummary("Delete a model version and its files")
             .WithDescription("Refused with 409 while an alias points at the version or a queued or running job starts from it.")
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -66,6 +72,7 @@ internal static partial class ModelsEndpoints
 
         group.MapPut("/{name}/aliases/{alias}", SetAlias)
             .WithName("SetModelAlias")
+            .RequireScope(ApiScopes.TrainPolicy)
             .WithSummary("Point an alias (such as production) at a version")
             .WithDescription("The version is loaded and warmed up before the alias moves, so requests through the alias never wait for a load; requests already running finish on the version they started on. `POST /v1/models/{name}/predict` uses the `production` alias when it exists, else the latest version.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -78,6 +85,7 @@ internal static partial class ModelsEndpoints
 
         group.MapDelete("/{name}/aliases/{alias}", DeleteAlias)
             .WithName("DeleteModelAlias")
+            .RequireScope(ApiScopes.TrainPolicy)
             .WithSummary("Remove an alias")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithParameterExample("name", "The model name.", Examples.Model.Name)
@@ -148,7 +156,7 @@ internal static partial class ModelsEndpoints
     }
 
     private static async Task<NoContent> DeleteVersion(
-        string name, int version, ServiceDbContext db, IArtifactStore artifacts, ModelRegistry registry, CancellationToken cancellationToken)
+        string name, int version, ServiceDbContext db, IArtifactStore artifacts, ModelRegistry registry, AuditLog audit, CancellationToken cancellationToken)
     {
         var row = await db.ModelVersions.FirstOrDefaultAsync(v => v.ModelName == name && v.Version == version, cancellationToken)
             ?? throw VersionNotFound(name, version);
@@ -166,6 +174,7 @@ internal static partial class ModelsEndpoints
         }
 
         db.ModelVersions.Remove(row);
+        audit.Add(AuditLog.Actions.ModelVersionDelete, AuditLog.Resources.ModelVersion, reference, new() { ["job_id"] = row.JobId });
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -189,7 +198,7 @@ internal static partial class ModelsEndpoints
     }
 
     private static async Task<Ok<ModelAliasResponse>> SetAlias(
-        string name, string alias, SetAliasRequest? request, ServiceDbContext db, ModelRegistry registry, TimeProvider clock, CancellationToken cancellationToken)
+        string name, string alias, SetAliasRequest? request, ServiceDbContext db, ModelRegistry registry, TimeProvider clock, AuditLog audit, CancellationToken cancellationToken)
     {
         ValidateAlias(alias);
         if (request?.Version is not { } version)
@@ -210,14 +219,21 @@ internal static partial class ModelsEndpoints
             db.ModelAliases.Add(row);
         }
 
+        var details = new Dictionary<string, string> { ["version"] = version.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (db.Entry(row).State != EntityState.Added)
+        {
+            details["previous_version"] = row.Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         row.Version = version;
         row.UpdatedAt = clock.GetUtcNow();
+        audit.Add(AuditLog.Actions.AliasSet, AuditLog.Resources.ModelAlias, $"{name}/{alias}", details);
         await db.SaveChangesAsync(cancellationToken);
         registry.AliasesChanged(name);
         return TypedResults.Ok(ModelAliasResponse.From(row));
     }
 
-    private static async Task<NoContent> DeleteAlias(string name, string alias, ServiceDbContext db, ModelRegistry registry, CancellationToken cancellationToken)
+    private static async Task<NoContent> DeleteAlias(string name, string alias, ServiceDbContext db, ModelRegistry registry, AuditLog audit, CancellationToken cancellationToken)
     {
         int deleted = await db.ModelAliases.Where(a => a.ModelName == name && a.Alias == alias).ExecuteDeleteAsync(cancellationToken);
         if (deleted == 0)
@@ -226,6 +242,8 @@ internal static partial class ModelsEndpoints
         }
 
         registry.AliasesChanged(name);
+        // A set-based delete bypasses the change tracker, so its entry is saved right after it.
+        await audit.WriteAsync(AuditLog.Actions.AliasDelete, AuditLog.Resources.ModelAlias, $"{name}/{alias}");
         return TypedResults.NoContent();
     }
 

@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using TextClassification.Api.Contracts;
 using TextClassification.Api.Hosting;
+using TextClassification.Api.Security;
 using TextClassification.Inference;
 using TextClassification.Inference.Predictions;
 using TextClassification.Inference.Registry;
@@ -33,17 +34,20 @@ internal static partial class OpenInferenceEndpoints
         var group = app.MapGroup("/v2").WithTags("Open Inference Protocol (v2)").AddEndpointFilter(ProtocolErrors);
 
         group.MapGet("/health/live", () => TypedResults.Ok(new OipLiveResponse(true)))
+            .AllowAnonymous()
             .WithName("OipServerLive")
             .WithSummary("Server liveness (200 while the process runs)")
             .WithResponseExample(StatusCodes.Status200OK, new OipLiveResponse(true));
 
         group.MapGet("/health/ready", ServerReady)
+            .AllowAnonymous()
             .WithName("OipServerReady")
             .WithSummary("Server readiness: 200 when the database and job storage answer, else 503")
             .Produces<OipReadyResponse>(StatusCodes.Status503ServiceUnavailable)
             .WithResponseExample(StatusCodes.Status200OK, new OipReadyResponse(true));
 
         group.MapGet("/", () => TypedResults.Ok(ServerMetadata))
+            .RequireScope(ApiScopes.PredictionsPolicy)
             .WithName("OipServerMetadata")
             .WithSummary("Server name, version and protocol extensions")
             .WithResponseExample(StatusCodes.Status200OK, ServerMetadata);
@@ -55,6 +59,7 @@ internal static partial class OpenInferenceEndpoints
             string which = versioned ? "one version of a model" : "a model's production version (else its latest)";
 
             var metadata = group.MapGet(prefix, ModelMetadata)
+                .RequireScope(ApiScopes.PredictionsPolicy)
                 .WithName("OipModelMetadata" + suffix)
                 .WithSummary($"Metadata of {which}: its input and output tensors")
                 .Produces<OipError>(StatusCodes.Status404NotFound)
@@ -62,6 +67,7 @@ internal static partial class OpenInferenceEndpoints
                 .WithResponseExample(StatusCodes.Status200OK, Examples.Metadata);
 
             var ready = group.MapGet(prefix + "/ready", ModelReady)
+                .RequireScope(ApiScopes.PredictionsPolicy)
                 .WithName("OipModelReady" + suffix)
                 .WithSummary($"Readiness of {which}: 200 once its session is loaded and warmed up")
                 .Produces<OipError>(StatusCodes.Status404NotFound)
@@ -71,6 +77,8 @@ internal static partial class OpenInferenceEndpoints
 
             var infer = group.MapPost(prefix + "/infer", Infer)
                 .CountsProtocolRequests("v2")
+                .RequireScope(ApiScopes.PredictionsPolicy)
+                .WithBodyLimit(RequestBodyLimit.Predictions)
                 .WithName("OipInfer" + suffix)
                 .WithSummary($"Classify texts with {which}")
                 .WithDescription("""

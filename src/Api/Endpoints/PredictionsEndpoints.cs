@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using TextClassification.Api.Contracts;
 using TextClassification.Api.Hosting;
 using TextClassification.Api.Problems;
+using TextClassification.Api.Security;
 using TextClassification.Inference.Predictions;
 using TextClassification.Inference.Registry;
 
@@ -23,7 +24,9 @@ internal static class PredictionsEndpoints
 
     public static IEndpointRouteBuilder MapPredictionsEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/models").WithTags("Predictions").CountsProtocolRequests("v1");
+        var group = app.MapGroup("/v1/models").WithTags("Predictions").CountsProtocolRequests("v1")
+            .RequireScope(ApiScopes.PredictionsPolicy)
+            .WithBodyLimit(RequestBodyLimit.Predictions);
 
         group.MapPost("/{name}/predict", PredictDefault)
             .WithName("Predict")

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.OpenApi;
 using TextClassification.Api.Endpoints;
 using TextClassification.Api.Problems;
+using TextClassification.Api.Security;
 
 namespace TextClassification.Api.Hosting;
 
@@ -12,7 +13,8 @@ internal static class ApiHostExtensions
 {
     /// <summary>
     /// The HTTP surface shared by every endpoint: snake_case JSON, problem details with request ids, the exception
-    /// mapping, the OpenAPI document and the datasets options.
+    /// mapping, API keys and the rest of <see cref="SecurityServiceCollectionExtensions"/>, the OpenAPI document and the
+    /// datasets options.
     /// </summary>
     public static IServiceCollection AddApiHost(this IServiceCollection services)
     {
@@ -28,6 +30,7 @@ internal static class ApiHostExtensions
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 
         services.AddScoped<FineTuningJobRequests>();
+        services.AddApiSecurity();
 
         services.AddOptions<DatasetsOptions>()
             .BindConfiguration(DatasetsOptions.SectionName)
@@ -47,6 +50,7 @@ internal static class ApiHostExtensions
                 };
                 return Task.CompletedTask;
             });
+            OpenApiSecurity.Configure(options);
         });
         return services;
     }
@@ -65,16 +69,19 @@ internal static class ApiHostExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
 
-        app.MapOpenApi("/swagger/{documentName}/swagger.json");
+        // The documentation is public (its Authorize button takes a key); everything after the security middleware
+        // that names no policy of its own needs an admin key (the fallback policy), the Hangfire dashboard included.
         app.UseSwaggerUI(options =>
         {
             options.SwaggerEndpoint("/swagger/v1/swagger.json", "Text classification service v1");
             options.RoutePrefix = "swagger";
             options.DocumentTitle = "Text classification service";
         });
+        app.UseApiSecurity();
+        app.MapOpenApi("/swagger/{documentName}/swagger.json").AllowAnonymous();
 
-        // Local requests only until API keys land (Hangfire's default authorization).
-        app.UseHangfireDashboard("/hangfire", new DashboardOptions(), app.Services.GetRequiredService<JobStorage>());
+        app.UseHangfireDashboard("/hangfire", new DashboardOptions { Authorization = [new HangfireDashboardAuthorization()] },
+            app.Services.GetRequiredService<JobStorage>());
         return app;
     }
 }

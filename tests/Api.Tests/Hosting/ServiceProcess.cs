@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
@@ -13,16 +14,23 @@ namespace TextClassification.Api.Tests.Hosting;
 public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output;
 
-    private ServiceProcess(Process process, Uri address)
+    private ServiceProcess(Process process, Uri address, ConcurrentQueue<string> output)
     {
         _process = process;
         Address = address;
+        _output = output;
     }
 
     public Uri Address { get; }
 
-    public static async Task<ServiceProcess> StartAsync(string dataDirectory)
+    /// <summary>The lines the process has written to stdout so far.</summary>
+    public IReadOnlyList<string> StandardOutput => [.. _output];
+
+    /// <param name="dataDirectory">The service's data directory.</param>
+    /// <param name="settings">Configuration overrides as <c>Section:Key</c>; they win over the defaults set here.</param>
+    public static async Task<ServiceProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?>? settings = null)
     {
         // tests/Api.Tests/bin/<configuration>/<framework>/ → src/Api/bin/<configuration>/<framework>/
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
@@ -47,8 +55,21 @@ public sealed class ServiceProcess : IAsyncDisposable
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
         start.Environment["Security__BootstrapAdminKey"] = ServiceFactory.AdminKey;
+        start.Environment["Security__RateLimit__PermitsPerSecond"] = "0";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        var lines = new ConcurrentQueue<string>();
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lines.Enqueue(e.Data);
+            }
+        };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -62,7 +83,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             {
                 if ((await client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
                 {
-                    return new ServiceProcess(process, address);
+                    return new ServiceProcess(process, address, lines);
                 }
             }
             catch (HttpRequestException)

@@ -1,0 +1,129 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using TextClassification.Persistence;
+using TextClassification.Persistence.Entities;
+
+namespace TextClassification.Api.Security;
+
+/// <summary>
+/// Authenticates a request by its API key, sent as <c>Authorization: Bearer &lt;key&gt;</c> or <c>X-Api-Key: &lt;key&gt;</c>.
+/// The key is looked up by its hash on every request (one indexed read), so a revoked or expired key is refused
+/// from the next request on: there is no cache to go stale.
+/// </summary>
+internal sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    ServiceDbContext db,
+    TimeProvider clock)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    public const string HeaderName = "X-Api-Key";
+    public const string KeyIdClaim = "key_id";
+    public const string ScopeClaim = "scope";
+
+    /// <summary>How stale <see cref="ApiKey.LastUsedAt"/> may be: writing it on every request would make serving write-bound.</summary>
+    private static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
+
+    /// <summary>True when the request presents a key at all (valid or not).</summary>
+    public static bool HasCredentials(HttpRequest request) =>
+        request.Headers.ContainsKey(HeaderName) || request.Headers.ContainsKey(HeaderNames.Authorization);
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        if (!TryReadKey(Request, out string? secret, out string? malformed))
+        {
+            return malformed is null ? AuthenticateResult.NoResult() : AuthenticateResult.Fail(malformed);
+        }
+
+        byte[] hash = ApiKeySecrets.Hash(secret);
+        var key = await db.ApiKeys.AsNoTracking()
+            .Where(k => k.SecretHash == hash)
+            .Select(k => new { k.Id, k.Scopes, k.ExpiresAt, k.RevokedAt, k.LastUsedAt })
+            .FirstOrDefaultAsync(Context.RequestAborted);
+        var now = clock.GetUtcNow();
+        if (key is null)
+        {
+            return AuthenticateResult.Fail("The API key is not valid.");
+        }
+
+        if (key.RevokedAt is not null)
+        {
+            return AuthenticateResult.Fail("The API key has been revoked.");
+        }
+
+        if (key.ExpiresAt is { } expires && expires <= now)
+        {
+            return AuthenticateResult.Fail("The API key has expired.");
+        }
+
+        if (key.LastUsedAt is not { } used || now - used >= LastUsedResolution)
+        {
+            await db.ApiKeys.Where(k => k.Id == key.Id).ExecuteUpdateAsync(set => set.SetProperty(k => k.LastUsedAt, now), Context.RequestAborted);
+        }
+
+        var claims = new List<Claim> { new(KeyIdClaim, key.Id), new(ClaimTypes.NameIdentifier, key.Id) };
+        claims.AddRange(ApiScopes.Names(key.Scopes).Select(scope => new Claim(ScopeClaim, scope)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, KeyIdClaim, null));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var result = await HandleAuthenticateOnceSafeAsync();
+        string detail = result.Failure?.Message
+            ?? $"This endpoint needs an API key: send it as 'Authorization: Bearer <key>' or '{HeaderName}: <key>'.";
+        Response.Headers.WWWAuthenticate = result.Failure is null
+            ? $"Bearer realm=\"{Realm}\""
+            : $"Bearer realm=\"{Realm}\", error=\"invalid_token\", error_description=\"{detail}\"";
+        await SecurityResponses.WriteAsync(Context, StatusCodes.Status401Unauthorized, "An API key is required.", detail);
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        string needed = Context.GetEndpoint()?.Metadata.GetMetadata<RequiredScopeMetadata>()?.Description ?? "another scope";
+        return SecurityResponses.WriteAsync(Context, StatusCodes.Status403Forbidden, "The API key lacks the scope this endpoint needs.",
+            $"This endpoint needs a key with {needed}; this key has {string.Join(", ", Context.User.FindAll(ScopeClaim).Select(c => c.Value))}.");
+    }
+
+    private const string Realm = "text-classification";
+
+    private static bool TryReadKey(HttpRequest request, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? secret, out string? malformed)
+    {
+        secret = null;
+        malformed = null;
+        if (request.Headers.TryGetValue(HeaderName, out var header))
+        {
+            secret = header.Count == 1 ? header[0]?.Trim() : null;
+        }
+        else if (request.Headers.TryGetValue(HeaderNames.Authorization, out var authorization))
+        {
+            string? value = authorization.Count == 1 ? authorization[0] : null;
+            if (value is null || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            {
+                malformed = "The Authorization header must be 'Bearer <key>'.";
+                return false;
+            }
+
+            secret = value["Bearer ".Length..].Trim();
+        }
+        else
+        {
+            return false;
+        }
+
+        if (string.IsNullOrEmpty(secret) || secret.Length > 256)
+        {
+            malformed = "The API key is not valid.";
+            secret = null;
+            return false;
+        }
+
+        return true;
+    }
+}

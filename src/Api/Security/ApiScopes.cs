@@ -1,0 +1,124 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+using TextClassification.Persistence.Entities;
+
+namespace TextClassification.Api.Security;
+
+/// <summary>
+/// The scopes a key can hold and the policies endpoints ask for. Which endpoint needs what:
+/// <list type="bullet">
+/// <item><see cref="AdminPolicy"/>: <c>/v1/api-keys</c>, <c>/v1/audit</c>, <c>/metrics</c>, the Hangfire dashboard, and any
+/// endpoint that names no policy (the fallback), so a new endpoint is closed until someone decides otherwise.</item>
+/// <item><see cref="TrainPolicy"/> (train or admin): <c>/v1/datasets</c>, <c>/v1/fine-tuning/jobs</c>, and the model registry's
+/// changes (delete a version, set or delete an alias): moving <c>production</c> is releasing a model, which is the
+/// trainers' work, never a serving client's.</item>
+/// <item><see cref="PredictPolicy"/> (predict or admin): the <c>/v1/models</c> reads.</item>
+/// <item><see cref="PredictionsPolicy"/> (predict or admin, or no key at all with <c>Security:AllowAnonymousPredictions</c>):
+/// <c>/v1</c> predict and every <c>/v2</c> endpoint but its health checks.</item>
+/// </list>
+/// </summary>
+internal static class ApiScopes
+{
+    public const string Admin = "admin";
+    public const string Train = "train";
+    public const string Predict = "predict";
+
+    public const string AdminPolicy = "scope:admin";
+    public const string TrainPolicy = "scope:train";
+    public const string PredictPolicy = "scope:predict";
+    public const string PredictionsPolicy = "scope:predict-or-anonymous";
+
+    public static readonly IReadOnlyList<string> All = [Admin, Train, Predict];
+
+    public static IEnumerable<string> Names(ApiKeyScopes scopes)
+    {
+        if (scopes.HasFlag(ApiKeyScopes.Admin))
+        {
+            yield return Admin;
+        }
+
+        if (scopes.HasFlag(ApiKeyScopes.Train))
+        {
+            yield return Train;
+        }
+
+        if (scopes.HasFlag(ApiKeyScopes.Predict))
+        {
+            yield return Predict;
+        }
+    }
+
+    public static bool TryParse(string? name, out ApiKeyScopes scope)
+    {
+        scope = name switch
+        {
+            Admin => ApiKeyScopes.Admin,
+            Train => ApiKeyScopes.Train,
+            Predict => ApiKeyScopes.Predict,
+            _ => ApiKeyScopes.None,
+        };
+        return scope != ApiKeyScopes.None;
+    }
+
+    public static void AddPolicies(AuthorizationOptions options)
+    {
+        options.AddPolicy(AdminPolicy, Policy(new ScopeRequirement(Admin, AllowsAnonymousPredictions: false)));
+        options.AddPolicy(TrainPolicy, Policy(new ScopeRequirement(Train, AllowsAnonymousPredictions: false)));
+        options.AddPolicy(PredictPolicy, Policy(new ScopeRequirement(Predict, AllowsAnonymousPredictions: false)));
+        options.AddPolicy(PredictionsPolicy, Policy(new ScopeRequirement(Predict, AllowsAnonymousPredictions: true)));
+        options.FallbackPolicy = options.GetPolicy(AdminPolicy);
+    }
+
+    /// <summary>
+    /// Requires the endpoints of <paramref name="builder"/> to be called with a key holding <paramref name="policy"/>'s
+    /// scope, counts them against the caller's rate limit, and says so in the OpenAPI document.
+    /// </summary>
+    public static TBuilder RequireScope<TBuilder>(this TBuilder builder, string policy)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.RequireAuthorization(policy)
+            .RequireRateLimiting(RateLimiting.PolicyName)
+            .WithMetadata(new RequiredScopeMetadata(policy));
+
+    private static AuthorizationPolicy Policy(ScopeRequirement requirement) =>
+        new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).AddRequirements(requirement).Build();
+}
+
+/// <summary>Which scope an endpoint needs, for error messages and the OpenAPI document.</summary>
+internal sealed record RequiredScopeMetadata(string Policy)
+{
+    public string Description => Policy switch
+    {
+        ApiScopes.AdminPolicy => "the admin scope",
+        ApiScopes.TrainPolicy => "the train or admin scope",
+        _ => "the predict or admin scope",
+    };
+}
+
+/// <summary>A key with <paramref name="Scope"/> or admin; with <paramref name="AllowsAnonymousPredictions"/>, also no key at all when predictions are open.</summary>
+internal sealed record ScopeRequirement(string Scope, bool AllowsAnonymousPredictions) : IAuthorizationRequirement;
+
+internal sealed class ScopeRequirementHandler(IOptions<SecurityOptions> options) : AuthorizationHandler<ScopeRequirement>
+{
+    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, ScopeRequirement requirement)
+    {
+        var user = context.User;
+        if (user.Identity?.IsAuthenticated == true)
+        {
+            if (user.HasClaim(ApiKeyAuthenticationHandler.ScopeClaim, ApiScopes.Admin)
+                || user.HasClaim(ApiKeyAuthenticationHandler.ScopeClaim, requirement.Scope))
+            {
+                context.Succeed(requirement);
+            }
+        }
+        else if (requirement.AllowsAnonymousPredictions
+            && options.Value.AllowAnonymousPredictions
+            && context.Resource is HttpContext http
+            && !ApiKeyAuthenticationHandler.HasCredentials(http.Request))
+        {
+            // Open predictions admit callers without a key; a key that is presented must still be valid.
+            context.Succeed(requirement);
+        }
+
+        return Task.CompletedTask;
+    }
+}
