@@ -2,6 +2,8 @@
 # Serving speed on CLINC150, side by side in one run: raw in-process ONNX Runtime against the service's /v1 predict
 # over HTTP at concurrency 1, 16 and 64 (wrk, batching on and off). Publishes the service in Release, trains the
 # default model through the API on loopback, then measures. Figures go to docs/benchmarks.md.
+# The service runs with a fresh admin key and Security:RateLimit:PermitsPerSecond=0 (see Benchmarks/ServiceProcess.cs):
+# wrk sends ~25k requests/s with that one key, which the default per-key limit would refuse.
 # Usage: benchmarks/run-serving-benchmark.sh [seconds per concurrency level, default 15]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

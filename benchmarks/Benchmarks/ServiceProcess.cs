@@ -1,12 +1,17 @@
 using System.Diagnostics;
+using System.Buffers.Text;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 
 namespace TextClassification.Benchmarks;
 
 /// <summary>
 /// The real service in a process of its own (the published Release build), on a loopback port and a fresh data
-/// directory, so a benchmark measures what a client would see through HTTP and can read the process's memory.
+/// directory, so a benchmark measures what a client would see through HTTP and can read the process's memory. It
+/// starts with a fresh admin key of the benchmark's own (<see cref="AdminKey"/>) and with rate limiting off: a
+/// benchmark sends tens of thousands of requests a second with one key, which the default limit exists to stop.
 /// </summary>
 internal sealed class ServiceProcess : IAsyncDisposable
 {
@@ -23,6 +28,9 @@ internal sealed class ServiceProcess : IAsyncDisposable
     }
 
     public Uri Address { get; }
+
+    /// <summary>The admin key the service was bootstrapped with; every request the benchmark makes carries it.</summary>
+    public string AdminKey { get; private init; } = string.Empty;
 
     /// <summary>The service's data directory (its SQLite file and artifacts).</summary>
     public string DataDirectory => _dataDirectory;
@@ -48,6 +56,10 @@ internal sealed class ServiceProcess : IAsyncDisposable
         start.Environment["Persistence__DataDirectory"] = dataDirectory;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        // A second instance over the same data is given the first one's key: the database already holds it.
+        string adminKey = settings?.GetValueOrDefault("Security:BootstrapAdminKey") ?? "tcs_" + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        start.Environment["Security__BootstrapAdminKey"] = adminKey;
+        start.Environment["Security__RateLimit__PermitsPerSecond"] = "0";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
@@ -74,7 +86,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
             {
                 if ((await client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
                 {
-                    return new ServiceProcess(process, dataDirectory, sharedDataDirectory is null, address);
+                    return new ServiceProcess(process, dataDirectory, sharedDataDirectory is null, address) { AdminKey = adminKey };
                 }
             }
             catch (HttpRequestException)
@@ -87,6 +99,14 @@ internal sealed class ServiceProcess : IAsyncDisposable
         process.Kill(entireProcessTree: true);
         throw new InvalidOperationException("The service did not become ready within 60 s.");
     }
+
+    /// <summary>A client of the service that sends <see cref="AdminKey"/>.</summary>
+    public HttpClient CreateClient() => new()
+    {
+        BaseAddress = Address,
+        Timeout = TimeSpan.FromMinutes(30),
+        DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", AdminKey) },
+    };
 
     /// <summary>The process's peak resident memory (VmHWM), in MiB.</summary>
     public double PeakResidentMiB() => ReadStatusKb("VmHWM") / 1024.0;

@@ -27,7 +27,7 @@ internal static partial class ServingBenchmark
     public static async Task<int> RunAsync(string apiDll, string datasets, int seconds)
     {
         await using var service = await ServiceProcess.StartAsync(apiDll);
-        using var client = new HttpClient { BaseAddress = service.Address, Timeout = TimeSpan.FromMinutes(30) };
+        using var client = service.CreateClient();
         int version = await TrainAsync(client, datasets);
         byte[] onnx = await client.GetByteArrayAsync($"/v1/models/{Model}/versions/{version}/onnx");
         var texts = (await TrainingBenchmark.ReadCsvAsync(Path.Combine(datasets, "test.csv"))).Select(r => r.Text).ToList();
@@ -42,7 +42,7 @@ internal static partial class ServingBenchmark
         Console.WriteLine($"| raw tokenize + Run, batch 1 | {raw.TokenizeBatch1.PerSecond:F0} | {Ms(raw.TokenizeBatch1.P50)} | {Ms(raw.TokenizeBatch1.P99)} |");
         Console.WriteLine($"| raw Run, batch 32 (pre-tokenized) | {raw.Batch32.PerSecond * 32:F0} texts/s | {Ms(raw.Batch32.P50)} | {Ms(raw.Batch32.P99)} |");
 
-        string script = WriteWrkScript(texts.Take(1000).ToList());
+        string script = WriteWrkScript(texts.Take(1000).ToList(), service.AdminKey);
         var batched = new List<(int Concurrency, WrkResult Result)>();
         foreach (int c in Concurrency)
         {
@@ -53,7 +53,7 @@ internal static partial class ServingBenchmark
 
         string metrics = await client.GetStringAsync("/metrics");
 
-        await using (var unbatched = await ServiceProcess.StartAsync(apiDll, new Dictionary<string, string> { ["Inference:BatchingEnabled"] = "false" }, service.DataDirectory))
+        await using (var unbatched = await ServiceProcess.StartAsync(apiDll, new Dictionary<string, string> { ["Inference:BatchingEnabled"] = "false", ["Security:BootstrapAdminKey"] = service.AdminKey }, service.DataDirectory))
         {
             foreach (int c in Concurrency)
             {
@@ -155,8 +155,8 @@ internal static partial class ServingBenchmark
         using var outputs = session.Run(runOptions, [ClassifierMetadata.InputIdsName, ClassifierMetadata.AttentionMaskName], [ids, mask], [ClassifierMetadata.LogitsName]);
     }
 
-    /// <summary>A wrk script that sends one text per request, cycling through <paramref name="texts"/>.</summary>
-    private static string WriteWrkScript(IReadOnlyList<string> texts)
+    /// <summary>A wrk script that sends one text per request, cycling through <paramref name="texts"/>, with <paramref name="key"/>.</summary>
+    private static string WriteWrkScript(IReadOnlyList<string> texts, string key)
     {
         var lua = new StringBuilder("local bodies = {\n");
         foreach (string text in texts)
@@ -168,7 +168,7 @@ internal static partial class ServingBenchmark
         lua.Append($$"""
             }
             local i = 0
-            local headers = { ["Content-Type"] = "application/json" }
+            local headers = { ["Content-Type"] = "application/json", ["X-Api-Key"] = "{{key}}" }
             request = function()
               i = i % #bodies + 1
               return wrk.format("POST", "/v1/models/{{Model}}/predict", headers, bodies[i])

@@ -19,7 +19,7 @@ internal static class TrainingBenchmark
     public static async Task<int> RunAsync(string apiDll, string datasets, string? architecture)
     {
         await using var service = await ServiceProcess.StartAsync(apiDll);
-        using var client = new HttpClient { BaseAddress = service.Address, Timeout = TimeSpan.FromMinutes(30) };
+        using var client = service.CreateClient();
 
         string train = await UploadAsync(client, Path.Combine(datasets, "train.csv"));
         string validation = await UploadAsync(client, Path.Combine(datasets, "validation.csv"));
