@@ -33,7 +33,7 @@ public sealed class WorkerKilledTests
         await using var restarted = await ServiceProcess.StartAsync(data.Path);
         using var again = restarted.CreateClient();
         await (await again.GetAsync($"/v1/datasets/{datasetId}")).ReadJsonAsync(HttpStatusCode.OK);
-        var done = await JobsApi.WaitForEndAsync(again, jobId, TimeSpan.FromSeconds(180));
+        var done = await JobsApi.WaitForEndAsync(again, jobId, TimeSpan.FromSeconds(420));
 
         Assert.True((string)done["status"]! == "succeeded", done.ToJsonString());
         var stored = await (await again.GetAsync($"/v1/fine-tuning/jobs/{jobId}/checkpoints")).ReadJsonAsync(HttpStatusCode.OK);

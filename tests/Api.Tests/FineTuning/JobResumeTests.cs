@@ -66,7 +66,7 @@ public abstract class JobResumeTests : IAsyncLifetime
 
         await using var second = new ServiceFactory(_data.Path, _postgres);
         using var secondClient = second.CreateClient();
-        var done = await JobsApi.WaitForEndAsync(secondClient, jobId, TimeSpan.FromSeconds(180));
+        var done = await JobsApi.WaitForEndAsync(secondClient, jobId, TimeSpan.FromSeconds(420));
 
         Assert.True((string)done["status"]! == "succeeded", done.ToJsonString());
         var checkpoints = await (await secondClient.GetAsync($"/v1/fine-tuning/jobs/{jobId}/checkpoints")).ReadJsonAsync(HttpStatusCode.OK);
