@@ -277,9 +277,13 @@ public sealed partial class ModelRegistry : IAsyncDisposable
         {
             throw new ModelUnavailableException(name, version, $"Model {name}:{version} cannot be served: its ONNX artifact '{key}' is missing from the artifact store.", e);
         }
+        catch (ArtifactEncryptionKeyException e)
+        {
+            throw new ModelUnavailableException(name, version, $"Model {name}:{version} cannot be served: its ONNX artifact cannot be decrypted with the configured encryption key. {e.Message}", e);
+        }
         catch (ArtifactIntegrityException e)
         {
-            throw new ModelUnavailableException(name, version, $"Model {name}:{version} cannot be served: its ONNX artifact is corrupted (SHA-256 mismatch). {e.Message}", e);
+            throw new ModelUnavailableException(name, version, $"Model {name}:{version} cannot be served: its ONNX artifact is corrupted (it fails its SHA-256 or authentication check). {e.Message}", e);
         }
 
         var started = Stopwatch.GetTimestamp();
