@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using System.Text.Json.Nodes;
 using TextClassification.Api.Tests.Hosting;
 using Xunit.Abstractions;
@@ -49,7 +50,7 @@ public sealed class DatasetUploadFuzzTests(SqliteServiceFixture service, ITestOu
     [Fact]
     public void A_valid_upload_stores_exactly_the_rows_it_sent()
     {
-        Fuzzing.Check(output, "valid dataset uploads round-trip", Fuzzing.Cases(300), ValidUpload.Generator, async upload =>
+        Fuzzing.Check(output, "valid dataset uploads round-trip", Fuzzing.Cases(150), ValidUpload.Generator, async upload =>
         {
             var before = await StoredState.TakeAsync(service.Factory);
             var answer = await Fuzzing.SendAsync(service.Client, upload.ToRequest());
@@ -69,6 +70,42 @@ public sealed class DatasetUploadFuzzTests(SqliteServiceFixture service, ITestOu
             await DeleteAsync((string)dataset["id"]!);
             before.AssertUnchanged(await StoredState.TakeAsync(service.Factory), $"{upload} was deleted");
         });
+    }
+
+    /// <summary>
+    /// Found by the fuzzer (BrokenMultipart, seed 809135213): MultipartReader's HeadersLengthLimit (16 KB, set in
+    /// DatasetUploadForm.ReadAsync) throws InvalidDataException, which no handler maps, so the client gets a 500.
+    /// </summary>
+    [Fact(Skip = "Known bug in src/Api/Endpoints/DatasetUploadForm.cs: part headers over 16 KB answer 500; unskip once it maps InvalidDataException to 400")]
+    public async Task Multipart_part_headers_over_the_limit_are_refused_with_a_400()
+    {
+        const string boundary = "b";
+        var content = new ByteArrayContent(Encoding.ASCII.GetBytes(
+            $"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{new string('x', 20_000)}.csv\"\r\n\r\ntext,label\r\n--{boundary}--\r\n"));
+        content.Headers.TryAddWithoutValidation("Content-Type", $"multipart/form-data; boundary={boundary}");
+        var before = await StoredState.TakeAsync(service.Factory);
+        var answer = await Fuzzing.SendAsync(service.Client, new HttpRequestMessage(HttpMethod.Post, "/v1/datasets") { Content = content });
+        answer.AssertRefusalIsProblem();
+        Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
+        before.AssertUnchanged(await StoredState.TakeAsync(service.Factory), "an upload was refused");
+    }
+
+    /// <summary>
+    /// Found by the fuzzer (BrokenMultipart, seed 146888293): a multipart body that ends before its closing boundary
+    /// makes MultipartReaderStream throw IOException ("Unexpected end of Stream") in DatasetUploadForm.SpoolAsync,
+    /// which no handler maps, so the client gets a 500 for its own malformed request.
+    /// </summary>
+    [Fact(Skip = "Known bug in src/Api/Endpoints/DatasetUploadForm.cs: a multipart body cut short answers 500; unskip once it maps the IOException to 400")]
+    public async Task A_multipart_body_cut_short_is_refused_with_a_400()
+    {
+        var content = new ByteArrayContent(Encoding.ASCII.GetBytes(
+            "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\ntext,label\nhello,a\nbye,b\n"));
+        content.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=b");
+        var before = await StoredState.TakeAsync(service.Factory);
+        var answer = await Fuzzing.SendAsync(service.Client, new HttpRequestMessage(HttpMethod.Post, "/v1/datasets") { Content = content });
+        answer.AssertRefusalIsProblem();
+        Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
+        before.AssertUnchanged(await StoredState.TakeAsync(service.Factory), "an upload was refused");
     }
 
     private async Task AssertRowsReadableAsync(JsonNode dataset)

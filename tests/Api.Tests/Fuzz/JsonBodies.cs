@@ -24,8 +24,12 @@ internal enum BodyFault
 /// One fuzzed JSON request body, rebuilt from its fault, seed and size; <see cref="ToContent"/> mutates the valid body
 /// that <paramref name="Valid"/> makes, so each endpoint's fuzzing starts from what that endpoint accepts.
 /// </summary>
-internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random, JsonObject> Valid)
+internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random, JsonObject> Valid, string?[] ContentTypes)
 {
+    /// <summary>Content types other than JSON's, for <see cref="BodyFault.WrongContentType"/>.</summary>
+    public static readonly string?[] OtherContentTypes =
+        ["text/plain", "application/xml", "application/json; charset=utf-16", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", null];
+
     // Serialised strings holding this marker get a lone UTF-16 surrogate escape in its place, which no JsonNode can hold.
     private const string LoneSurrogate = "@@lone-surrogate@@";
 
@@ -46,14 +50,14 @@ internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random
     private static readonly string[] Numbers = ["0", "-1", "1", "2", "3.5", "1e400", "-1e400", "9223372036854775808", "2147483648", "-0", "1E-7", "16", "17", "256"];
 
     /// <summary>Bodies for the endpoint whose valid body <paramref name="valid"/> makes.</summary>
-    public static Gen<JsonBody> Generator(Func<Random, JsonObject> valid) =>
+    public static Gen<JsonBody> Generator(Func<Random, JsonObject> valid, string?[]? contentTypes = null) =>
         from fault in Gen.Frequency(
             (2, Gen.Constant(BodyFault.NotJson)), (2, Gen.Constant(BodyFault.InvalidUtf8)), (3, Gen.Constant(BodyFault.AnyJson)),
             (1, Gen.Constant(BodyFault.DeepNesting)), (1, Gen.Constant(BodyFault.Huge)), (6, Gen.Constant(BodyFault.Mutated)),
             (3, Gen.Constant(BodyFault.MutatedTwice)), (1, Gen.Constant(BodyFault.WrongContentType)))
         from seed in Gen.Choose(0, int.MaxValue)
         from size in Gen.Choose(0, 100)
-        select new JsonBody(fault, seed, size, valid);
+        select new JsonBody(fault, seed, size, valid, contentTypes ?? OtherContentTypes);
 
     public override string ToString() => $"{Fault} (seed {Seed}, size {Size})";
 
@@ -89,7 +93,7 @@ internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random
                 break;
             case BodyFault.WrongContentType:
                 body = Serialize(Valid(random));
-                contentType = new[] { "text/plain", "application/xml", "application/json; charset=utf-16", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", null }[random.Next(6)];
+                contentType = ContentTypes[random.Next(ContentTypes.Length)];
                 break;
             default:
                 var node = Valid(random);
