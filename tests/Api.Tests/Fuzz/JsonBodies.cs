@@ -24,7 +24,7 @@ internal enum BodyFault
 /// One fuzzed JSON request body, rebuilt from its fault, seed and size; <see cref="ToContent"/> mutates the valid body
 /// that <paramref name="Valid"/> makes, so each endpoint's fuzzing starts from what that endpoint accepts.
 /// </summary>
-internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random, JsonObject> Valid, string?[] ContentTypes)
+internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random, JsonObject> Valid, string?[] ContentTypes, bool LoneSurrogates)
 {
     /// <summary>Content types other than JSON's, for <see cref="BodyFault.WrongContentType"/>.</summary>
     public static readonly string?[] OtherContentTypes =
@@ -50,14 +50,14 @@ internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random
     private static readonly string[] Numbers = ["0", "-1", "1", "2", "3.5", "1e400", "-1e400", "9223372036854775808", "2147483648", "-0", "1E-7", "16", "17", "256"];
 
     /// <summary>Bodies for the endpoint whose valid body <paramref name="valid"/> makes.</summary>
-    public static Gen<JsonBody> Generator(Func<Random, JsonObject> valid, string?[]? contentTypes = null) =>
+    public static Gen<JsonBody> Generator(Func<Random, JsonObject> valid, string?[]? contentTypes = null, bool loneSurrogates = true) =>
         from fault in Gen.Frequency(
             (2, Gen.Constant(BodyFault.NotJson)), (2, Gen.Constant(BodyFault.InvalidUtf8)), (3, Gen.Constant(BodyFault.AnyJson)),
             (1, Gen.Constant(BodyFault.DeepNesting)), (1, Gen.Constant(BodyFault.Huge)), (6, Gen.Constant(BodyFault.Mutated)),
             (3, Gen.Constant(BodyFault.MutatedTwice)), (1, Gen.Constant(BodyFault.WrongContentType)))
         from seed in Gen.Choose(0, int.MaxValue)
         from size in Gen.Choose(0, 100)
-        select new JsonBody(fault, seed, size, valid, contentTypes ?? OtherContentTypes);
+        select new JsonBody(fault, seed, size, valid, contentTypes ?? OtherContentTypes, loneSurrogates);
 
     public override string ToString() => $"{Fault} (seed {Seed}, size {Size})";
 
@@ -123,8 +123,8 @@ internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random
         _ => Strings[random.Next(Strings.Length)],
     };
 
-    private static byte[] Serialize(JsonNode node) =>
-        Encoding.UTF8.GetBytes(node.ToJsonString().Replace(LoneSurrogate, "\\ud800", StringComparison.Ordinal));
+    private byte[] Serialize(JsonNode node) =>
+        Encoding.UTF8.GetBytes(node.ToJsonString().Replace(LoneSurrogate, LoneSurrogates ? "\\ud800" : "?", StringComparison.Ordinal));
 
     private static byte[] RandomBytes(Random random, int length)
     {

@@ -97,8 +97,8 @@ public sealed class RequestBodyFuzzTests(FuzzModelFixture service, ITestOutputHe
     public void A_malformed_inference_request_is_refused_with_a_protocol_error_and_stores_nothing()
     {
         var generator =
-            // Non-JSON content types get a 415 problem instead of {"error"}: a known bug with a test of its own below.
-            from body in JsonBody.Generator(ValidInfer, ["application/json; charset=utf-16", null])
+            // Non-JSON content types and lone surrogate escapes in the texts are known bugs, each with a test of its own below.
+            from body in JsonBody.Generator(ValidInfer, ["application/json; charset=utf-16", null], loneSurrogates: false)
             from name in Gen.Elements(ModelNames)
             from version in Gen.OrNull(Gen.Elements(Versions))
             select (Body: body, Path: version is null ? $"/v2/models/{name}/infer" : $"/v2/models/{name}/versions/{version}/infer");
@@ -134,6 +134,21 @@ public sealed class RequestBodyFuzzTests(FuzzModelFixture service, ITestOutputHe
         var content = new StringContent("""{"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["hi"]}]}""", System.Text.Encoding.UTF8, "text/plain");
         var answer = await Fuzzing.SendAsync(service.Client, new HttpRequestMessage(HttpMethod.Post, $"/v2/models/{FuzzModelFixture.ModelName}/infer") { Content = content });
         Assert.False(answer.IsSuccess, answer.ToString());
+        answer.AssertRefusalIsProtocolError();
+    }
+
+    /// <summary>
+    /// Found by the fuzzer (Mutated, seed 1989502073): a text holding a lone UTF-16 surrogate escape (<c>"\ud800"</c>)
+    /// makes <c>JsonElement.GetString()</c> throw InvalidOperationException in OpenInferenceEndpoints.Validate
+    /// (src/Api/Endpoints/OpenInferenceEndpoints.cs), which the protocol filter turns into a 500; /v1 predict refuses
+    /// the same text with a 400.
+    /// </summary>
+    [Fact(Skip = "Known bug in src/Api/Endpoints/OpenInferenceEndpoints.cs: a lone surrogate escape in /v2 infer data answers 500, not 400")]
+    public async Task An_inference_text_with_a_lone_surrogate_is_refused_with_a_400()
+    {
+        var content = new StringContent("""{"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["\ud800"]}]}""", System.Text.Encoding.UTF8, "application/json");
+        var answer = await Fuzzing.SendAsync(service.Client, new HttpRequestMessage(HttpMethod.Post, $"/v2/models/{FuzzModelFixture.ModelName}/infer") { Content = content });
+        Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
         answer.AssertRefusalIsProtocolError();
     }
 

@@ -96,7 +96,7 @@ internal sealed record MalformedUpload(UploadFault Fault, int Seed, int Size)
                 var noFile = new MultipartFormDataContent { { new StringContent("no file here"), "name" } };
                 if (random.Next(2) == 0)
                 {
-                    noFile.Add(new ByteArrayContent(Encoding.UTF8.GetBytes(Csv(random, Size + 2))), Pick(random, ["files", "File", "data", ""]), "data.csv");
+                    noFile.Add(new ByteArrayContent(Encoding.UTF8.GetBytes(Csv(random, Size + 2))), Pick(random, ["files", "File", "data", " "]), "data.csv");
                 }
 
                 request.Content = noFile;
