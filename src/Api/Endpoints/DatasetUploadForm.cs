@@ -67,7 +67,7 @@ internal sealed class DatasetUploadForm : IAsyncDisposable
         long fileBytes = 0;
         try
         {
-            while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+            while (await FromRequestAsync(() => reader.ReadNextSectionAsync(cancellationToken)) is { } section)
             {
                 if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
                     || !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase))
@@ -178,6 +178,24 @@ internal sealed class DatasetUploadForm : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// Runs one read of the request body. The multipart reader reports a body it cannot parse (part headers over the
+    /// limit, a body that ends before its closing boundary) as InvalidDataException or IOException: the caller's
+    /// mistake, answered 400, not a server fault. Kestrel's own refusals (BadHttpRequestException, such as 413) and
+    /// failures writing the spool file are left as they are.
+    /// </summary>
+    private static async Task<T> FromRequestAsync<T>(Func<Task<T>> read)
+    {
+        try
+        {
+            return await read();
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException && e is not BadHttpRequestException)
+        {
+            throw new RequestValidationException([ProblemError.ForField("body", $"The multipart body is malformed: {e.Message}")]);
+        }
+    }
+
     private static async Task<long> SpoolAsync(Stream source, string path, long maxBytes, CancellationToken cancellationToken)
     {
         await using var target = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
@@ -186,7 +204,7 @@ internal sealed class DatasetUploadForm : IAsyncDisposable
         {
             long total = 0;
             int read;
-            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            while ((read = await FromRequestAsync(() => source.ReadAsync(buffer, cancellationToken).AsTask())) > 0)
             {
                 total += read;
                 if (total > maxBytes)
@@ -209,7 +227,7 @@ internal sealed class DatasetUploadForm : IAsyncDisposable
     {
         using var reader = new StreamReader(body, Encoding.UTF8, detectEncodingFromByteOrderMarks: false);
         char[] buffer = new char[MaxFieldLength + 1];
-        int length = await reader.ReadBlockAsync(buffer.AsMemory(), cancellationToken);
+        int length = await FromRequestAsync(() => reader.ReadBlockAsync(buffer.AsMemory(), cancellationToken).AsTask());
         if (length > MaxFieldLength)
         {
             throw new RequestValidationException([ProblemError.ForField(name, $"The field is longer than {MaxFieldLength} characters.")]);

@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.OpenApi;
 using TextClassification.Api.Contracts;
 using TextClassification.Api.Hosting;
 using TextClassification.Api.Security;
@@ -88,7 +90,7 @@ internal static partial class OpenInferenceEndpoints
                     (`BOOL` [N]). Ask for a subset with `outputs`. Errors are `{"error": "..."}`: 400 for a bad request,
                     404 for an unknown model or version, 503 for a model that cannot be served.
                     """)
-                .Accepts<OipInferenceRequest>("application/json")
+                .AddOpenApiOperationTransformer(DescribeInferRequestAsync)
                 .Produces<OipError>(StatusCodes.Status400BadRequest)
                 .Produces<OipError>(StatusCodes.Status404NotFound)
                 .Produces<OipError>(StatusCodes.Status503ServiceUnavailable)
@@ -207,7 +209,15 @@ internal static partial class OpenInferenceEndpoints
                 throw new InvalidInputException($"Input 'text' data[{texts.Count}] must be a string, not {element.ValueKind.ToString().ToLowerInvariant()}.", texts.Count);
             }
 
-            texts.Add(element.GetString());
+            try
+            {
+                texts.Add(element.GetString());
+            }
+            catch (InvalidOperationException)
+            {
+                // A JSON escape of a lone UTF-16 surrogate ("\ud800") is valid JSON but no text.
+                throw new InvalidInputException($"Input 'text' data[{texts.Count}] is not valid Unicode text (it holds a lone surrogate escape).", texts.Count);
+            }
         }
 
         if (input.Shape is not { Count: 1 } shape || shape[0] != texts.Count)
@@ -229,6 +239,24 @@ internal static partial class OpenInferenceEndpoints
         }
 
         return (texts, outputs);
+    }
+
+    /// <summary>
+    /// Declares the request body in the OpenAPI document. The handler reads the body itself so that every failure,
+    /// a wrong media type included, answers in the protocol's <c>{"error"}</c> shape; declaring it with Accepts
+    /// would make routing refuse other media types with a 415 problem before the handler runs.
+    /// </summary>
+    private static async Task DescribeInferRequestAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        operation.RequestBody = new OpenApiRequestBody
+        {
+            Required = true,
+            Description = "An Open Inference Protocol inference request with one BYTES input named text.",
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(OipInferenceRequest), null, cancellationToken) },
+            },
+        };
     }
 
     private static OipModelMetadata Describe(LoadedModel model, IReadOnlyList<int> versions) => new(
