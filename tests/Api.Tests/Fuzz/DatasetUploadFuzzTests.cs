@@ -91,7 +91,8 @@ public sealed class DatasetUploadFuzzTests(SqliteServiceFixture service, ITestOu
     }
 
     /// <summary>
-    /// Found by the fuzzer (BrokenMultipart, seed 146888293): a multipart body that ends before its closing boundary
+    /// Found by the fuzzer (BrokenMultipart, seeds 146888293, 1352935914, 143408499): a multipart body that ends
+    /// before its closing boundary (cut short, or a Content-Type boundary that never appears in the body)
     /// makes MultipartReaderStream throw IOException ("Unexpected end of Stream") in DatasetUploadForm.SpoolAsync,
     /// which no handler maps, so the client gets a 500 for its own malformed request.
     /// </summary>

@@ -1,6 +1,10 @@
 using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using TextClassification.Api.Tests.FineTuning;
 using TextClassification.Api.Tests.Hosting;
+using TextClassification.Persistence;
+using TextClassification.Persistence.Entities;
 using TextClassification.TestSupport;
 
 namespace TextClassification.Api.Tests.Fuzz;
@@ -40,6 +44,29 @@ public sealed class FuzzModelFixture : IAsyncLifetime
         });
         var job = await JobsApi.WaitForEndAsync(Client, (string)created["id"]!, TimeSpan.FromMinutes(3));
         Assert.True((string)job["status"]! == "succeeded", job.ToJsonString());
+    }
+
+    /// <summary>
+    /// Waits until no job is queued or running: a job the job-creation property accepted (and cancelled) may still be
+    /// writing its checkpoint, which would show as a changed file in a later property's "nothing stored" check.
+    /// </summary>
+    public async Task WaitUntilNoJobIsActiveAsync()
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (true)
+        {
+            using (var scope = Factory.Services.CreateScope())
+            {
+                var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
+                if (!await db.FineTuningJobs.AnyAsync(j => j.Status == FineTuningJobStatus.Queued || j.Status == FineTuningJobStatus.Running))
+                {
+                    return;
+                }
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "Jobs were still queued or running after 3 minutes.");
+            await Task.Delay(200);
+        }
     }
 
     public async Task DisposeAsync()

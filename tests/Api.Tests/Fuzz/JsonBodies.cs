@@ -24,7 +24,7 @@ internal enum BodyFault
 /// One fuzzed JSON request body, rebuilt from its fault, seed and size; <see cref="ToContent"/> mutates the valid body
 /// that <paramref name="Valid"/> makes, so each endpoint's fuzzing starts from what that endpoint accepts.
 /// </summary>
-internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random, JsonObject> Valid, string?[] ContentTypes, bool LoneSurrogates)
+internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random, JsonObject> Valid, string?[] ContentTypes, bool LoneSurrogates, bool NullElements)
 {
     /// <summary>Content types other than JSON's, for <see cref="BodyFault.WrongContentType"/>.</summary>
     public static readonly string?[] OtherContentTypes =
@@ -49,15 +49,19 @@ internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random
 
     private static readonly string[] Numbers = ["0", "-1", "1", "2", "3.5", "1e400", "-1e400", "9223372036854775808", "2147483648", "-0", "1E-7", "16", "17", "256"];
 
-    /// <summary>Bodies for the endpoint whose valid body <paramref name="valid"/> makes.</summary>
-    public static Gen<JsonBody> Generator(Func<Random, JsonObject> valid, string?[]? contentTypes = null, bool loneSurrogates = true) =>
+    /// <summary>
+    /// Bodies for the endpoint whose valid body <paramref name="valid"/> makes. Without <paramref name="loneSurrogates"/>
+    /// no text holds a lone surrogate escape and no body holds invalid UTF-8.
+    /// </summary>
+    public static Gen<JsonBody> Generator(Func<Random, JsonObject> valid, string?[]? contentTypes = null, bool loneSurrogates = true, bool nullElements = true) =>
         from fault in Gen.Frequency(
             (2, Gen.Constant(BodyFault.NotJson)), (2, Gen.Constant(BodyFault.InvalidUtf8)), (3, Gen.Constant(BodyFault.AnyJson)),
             (1, Gen.Constant(BodyFault.DeepNesting)), (1, Gen.Constant(BodyFault.Huge)), (6, Gen.Constant(BodyFault.Mutated)),
             (3, Gen.Constant(BodyFault.MutatedTwice)), (1, Gen.Constant(BodyFault.WrongContentType)))
+            .Where(fault => loneSurrogates || fault != BodyFault.InvalidUtf8)
         from seed in Gen.Choose(0, int.MaxValue)
         from size in Gen.Choose(0, 100)
-        select new JsonBody(fault, seed, size, valid, contentTypes ?? OtherContentTypes, loneSurrogates);
+        select new JsonBody(fault, seed, size, valid, contentTypes ?? OtherContentTypes, loneSurrogates, nullElements);
 
     public override string ToString() => $"{Fault} (seed {Seed}, size {Size})";
 
@@ -99,7 +103,7 @@ internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random
                 var node = Valid(random);
                 for (int i = Fault == BodyFault.MutatedTwice ? 2 : 1; i > 0; i--)
                 {
-                    Mutate(random, node);
+                    Mutate(random, node, NullElements);
                 }
 
                 body = Serialize(node);
@@ -134,7 +138,7 @@ internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random
     }
 
     /// <summary>Replaces, removes or adds one field somewhere in <paramref name="node"/>.</summary>
-    private static void Mutate(Random random, JsonNode node)
+    private static void Mutate(Random random, JsonNode node, bool nullElements)
     {
         // Walk down a random path, then change what is there.
         var current = node;
@@ -172,18 +176,20 @@ internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random
                 o[Strings[random.Next(Strings.Length)] + random.Next(3)] = RandomNode(random, 1);
                 break;
             case JsonArray a when a.Count > 0 && random.Next(3) != 0:
-                a[random.Next(a.Count)] = RandomNode(random, random.Next(3));
+                a[random.Next(a.Count)] = Element(RandomNode(random, random.Next(3)), nullElements);
                 break;
             case JsonArray a:
                 int copies = random.Next(1, 300);
                 for (int i = 0; i < copies; i++)
                 {
-                    a.Add(RandomNode(random, 0));
+                    a.Add(Element(RandomNode(random, 0), nullElements));
                 }
 
                 break;
         }
     }
+
+    private static JsonNode? Element(JsonNode? value, bool nullElements) => value ?? (nullElements ? null : JsonValue.Create(0));
 
     private static JsonNode? RandomNode(Random random, int depth) => random.Next(depth > 0 ? 8 : 6) switch
     {

@@ -20,8 +20,9 @@ public sealed class RequestBodyFuzzTests(FuzzModelFixture service, ITestOutputHe
     private static readonly string[] Aliases = ["production", "staging", "canary-1", "Production", "1abc", "a b", "%2E%2E", "a.b_c-d", new string('a', 65), "%F0%9F%99%82", "-x"];
 
     [Fact]
-    public void A_malformed_job_request_is_refused_with_a_problem_and_creates_no_job()
+    public async Task A_malformed_job_request_is_refused_with_a_problem_and_creates_no_job()
     {
+        await service.WaitUntilNoJobIsActiveAsync();
         int accepted = 0;
         Fuzzing.Check(output, "fine-tuning job create bodies", Fuzzing.Cases(300), JsonBody.Generator(ValidJob), async body =>
         {
@@ -43,11 +44,13 @@ public sealed class RequestBodyFuzzTests(FuzzModelFixture service, ITestOutputHe
             Assert.True(before.Jobs == after.Jobs && before.Datasets == after.Datasets, $"{body} was refused ({answer}) but the rows changed: {before} → {after}");
         });
         output.WriteLine($"  accepted (valid after mutation, then cancelled): {accepted}");
+        await service.WaitUntilNoJobIsActiveAsync();
     }
 
     [Fact]
-    public void A_malformed_predict_request_is_refused_with_a_problem_and_stores_nothing()
+    public async Task A_malformed_predict_request_is_refused_with_a_problem_and_stores_nothing()
     {
+        await service.WaitUntilNoJobIsActiveAsync();
         var generator =
             from body in JsonBody.Generator(ValidPredict)
             from name in Gen.Elements(ModelNames)
@@ -72,8 +75,9 @@ public sealed class RequestBodyFuzzTests(FuzzModelFixture service, ITestOutputHe
     }
 
     [Fact]
-    public void A_malformed_alias_request_is_refused_with_a_problem()
+    public async Task A_malformed_alias_request_is_refused_with_a_problem()
     {
+        await service.WaitUntilNoJobIsActiveAsync();
         var generator =
             from body in JsonBody.Generator(random => new JsonObject { ["version"] = random.Next(5) == 0 ? 2 : 1 })
             from name in Gen.Elements(ModelNames)
@@ -94,11 +98,13 @@ public sealed class RequestBodyFuzzTests(FuzzModelFixture service, ITestOutputHe
     }
 
     [Fact]
-    public void A_malformed_inference_request_is_refused_with_a_protocol_error_and_stores_nothing()
+    public async Task A_malformed_inference_request_is_refused_with_a_protocol_error_and_stores_nothing()
     {
+        await service.WaitUntilNoJobIsActiveAsync();
         var generator =
-            // Non-JSON content types and lone surrogate escapes in the texts are known bugs, each with a test of its own below.
-            from body in JsonBody.Generator(ValidInfer, ["application/json; charset=utf-16", null], loneSurrogates: false)
+            // Non-JSON content types, texts that are not valid Unicode and null list elements are known bugs, each
+            // with a test of its own below.
+            from body in JsonBody.Generator(ValidInfer, ["application/json; charset=utf-16", null], loneSurrogates: false, nullElements: false)
             from name in Gen.Elements(ModelNames)
             from version in Gen.OrNull(Gen.Elements(Versions))
             select (Body: body, Path: version is null ? $"/v2/models/{name}/infer" : $"/v2/models/{name}/versions/{version}/infer");
@@ -138,15 +144,39 @@ public sealed class RequestBodyFuzzTests(FuzzModelFixture service, ITestOutputHe
     }
 
     /// <summary>
-    /// Found by the fuzzer (Mutated, seed 1989502073): a text holding a lone UTF-16 surrogate escape (<c>"\ud800"</c>)
-    /// makes <c>JsonElement.GetString()</c> throw InvalidOperationException in OpenInferenceEndpoints.Validate
-    /// (src/Api/Endpoints/OpenInferenceEndpoints.cs), which the protocol filter turns into a 500; /v1 predict refuses
-    /// the same text with a 400.
+    /// Found by the fuzzer (Mutated, seed 1989502073; InvalidUtf8, seed 1057970118): a text in <c>data</c> holding a
+    /// lone UTF-16 surrogate escape (<c>"\ud800"</c>) or invalid UTF-8 bytes makes <c>JsonElement.GetString()</c> throw
+    /// InvalidOperationException in OpenInferenceEndpoints.Validate (src/Api/Endpoints/OpenInferenceEndpoints.cs), which
+    /// the protocol filter turns into a 500; /v1 predict refuses the same texts with a 400.
     /// </summary>
-    [Fact(Skip = "Known bug in src/Api/Endpoints/OpenInferenceEndpoints.cs: a lone surrogate escape in /v2 infer data answers 500, not 400")]
-    public async Task An_inference_text_with_a_lone_surrogate_is_refused_with_a_400()
+    [Theory(Skip = "Known bug in src/Api/Endpoints/OpenInferenceEndpoints.cs: a lone surrogate or invalid UTF-8 in /v2 infer data answers 500, not 400")]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_inference_text_that_is_not_valid_unicode_is_refused_with_a_400(bool invalidUtf8)
     {
-        var content = new StringContent("""{"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["\ud800"]}]}""", System.Text.Encoding.UTF8, "application/json");
+        byte[] body = System.Text.Encoding.UTF8.GetBytes("""{"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["\ud800"]}]}""");
+        if (invalidUtf8)
+        {
+            body = [.. System.Text.Encoding.UTF8.GetBytes("""{"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["a"""), 0xC3, 0x28, .. System.Text.Encoding.UTF8.GetBytes("\"]}]}")];
+        }
+
+        var content = new ByteArrayContent(body) { Headers = { ContentType = new("application/json") } };
+        var answer = await Fuzzing.SendAsync(service.Client, new HttpRequestMessage(HttpMethod.Post, $"/v2/models/{FuzzModelFixture.ModelName}/infer") { Content = content });
+        Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
+        answer.AssertRefusalIsProtocolError();
+    }
+
+    /// <summary>
+    /// Found by the fuzzer (Mutated, seed 1157705616): a null in <c>inputs</c> (or in <c>outputs</c>) makes
+    /// OpenInferenceEndpoints.Validate (src/Api/Endpoints/OpenInferenceEndpoints.cs, <c>inputs[0].Name</c> and
+    /// <c>o.Name</c>) throw NullReferenceException, answered 500.
+    /// </summary>
+    [Theory(Skip = "Known bug in src/Api/Endpoints/OpenInferenceEndpoints.cs: null list elements in /v2 infer answer 500, not 400")]
+    [InlineData("""{"inputs": [null]}""")]
+    [InlineData("""{"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["hi"]}], "outputs": [null]}""")]
+    public async Task An_inference_request_with_null_list_elements_is_refused_with_a_400(string body)
+    {
+        var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
         var answer = await Fuzzing.SendAsync(service.Client, new HttpRequestMessage(HttpMethod.Post, $"/v2/models/{FuzzModelFixture.ModelName}/infer") { Content = content });
         Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
         answer.AssertRefusalIsProtocolError();
