@@ -20,10 +20,24 @@ internal sealed record StoredState(int Datasets, int Jobs, IReadOnlyDictionary<s
         var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
         int datasets = await db.Datasets.CountAsync();
         int jobs = await db.FineTuningJobs.CountAsync();
-        var files = new DirectoryInfo(factory.DataDirectory)
-            .EnumerateFiles("*", SearchOption.AllDirectories)
-            .Where(f => !DatabaseSuffixes.Any(suffix => f.Name.EndsWith(suffix, StringComparison.Ordinal)))
-            .ToDictionary(f => Path.GetRelativePath(factory.DataDirectory, f.FullName), f => f.Length, StringComparer.Ordinal);
+        var files = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var file in new DirectoryInfo(factory.DataDirectory).EnumerateFiles("*", SearchOption.AllDirectories))
+        {
+            if (DatabaseSuffixes.Any(suffix => file.Name.EndsWith(suffix, StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            try
+            {
+                files[Path.GetRelativePath(factory.DataDirectory, file.FullName)] = file.Length;
+            }
+            catch (FileNotFoundException)
+            {
+                // Renamed or deleted since it was listed (a cancelled job finishing its checkpoint): not there now.
+            }
+        }
+
         return new StoredState(datasets, jobs, files);
     }
 
