@@ -73,10 +73,10 @@ public sealed class DatasetUploadFuzzTests(SqliteServiceFixture service, ITestOu
     }
 
     /// <summary>
-    /// Found by the fuzzer (BrokenMultipart, seed 809135213): MultipartReader's HeadersLengthLimit (16 KB, set in
+    /// Found by the fuzzer, fixed in cd85f14 (BrokenMultipart, seed 809135213): MultipartReader's HeadersLengthLimit (16 KB, set in
     /// DatasetUploadForm.ReadAsync) throws InvalidDataException, which no handler maps, so the client gets a 500.
     /// </summary>
-    [Fact(Skip = "Known bug in src/Api/Endpoints/DatasetUploadForm.cs: part headers over 16 KB answer 500; unskip once it maps InvalidDataException to 400")]
+    [Fact]
     public async Task Multipart_part_headers_over_the_limit_are_refused_with_a_400()
     {
         const string boundary = "b";
@@ -91,12 +91,12 @@ public sealed class DatasetUploadFuzzTests(SqliteServiceFixture service, ITestOu
     }
 
     /// <summary>
-    /// Found by the fuzzer (BrokenMultipart, seeds 146888293, 1352935914, 143408499): a multipart body that ends
+    /// Found by the fuzzer, fixed in cd85f14 (BrokenMultipart, seeds 146888293, 1352935914, 143408499): a multipart body that ends
     /// before its closing boundary (cut short, or a Content-Type boundary that never appears in the body)
     /// makes MultipartReaderStream throw IOException ("Unexpected end of Stream") in DatasetUploadForm.SpoolAsync,
     /// which no handler maps, so the client gets a 500 for its own malformed request.
     /// </summary>
-    [Fact(Skip = "Known bug in src/Api/Endpoints/DatasetUploadForm.cs: a multipart body cut short answers 500; unskip once it maps the IOException to 400")]
+    [Fact]
     public async Task A_multipart_body_cut_short_is_refused_with_a_400()
     {
         var content = new ByteArrayContent(Encoding.ASCII.GetBytes(

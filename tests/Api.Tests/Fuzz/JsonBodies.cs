@@ -168,15 +168,15 @@ internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random
                 }
                 else
                 {
-                    o[key] = RandomNode(random, random.Next(3));
+                    o[key] = RandomNode(random, random.Next(3), nullElements);
                 }
 
                 break;
             case JsonObject o:
-                o[Strings[random.Next(Strings.Length)] + random.Next(3)] = RandomNode(random, 1);
+                o[Strings[random.Next(Strings.Length)] + random.Next(3)] = RandomNode(random, 1, nullElements);
                 break;
             case JsonArray a when a.Count > 0 && random.Next(3) != 0:
-                a[random.Next(a.Count)] = Element(RandomNode(random, random.Next(3)), nullElements);
+                a[random.Next(a.Count)] = Element(RandomNode(random, random.Next(3), nullElements), nullElements);
                 break;
             case JsonArray a:
                 int copies = random.Next(1, 300);
@@ -191,15 +191,15 @@ internal sealed record JsonBody(BodyFault Fault, int Seed, int Size, Func<Random
 
     private static JsonNode? Element(JsonNode? value, bool nullElements) => value ?? (nullElements ? null : JsonValue.Create(0));
 
-    private static JsonNode? RandomNode(Random random, int depth) => random.Next(depth > 0 ? 8 : 6) switch
+    private static JsonNode? RandomNode(Random random, int depth, bool nullElements = true) => random.Next(depth > 0 ? 8 : 6) switch
     {
         0 => null,
         1 => JsonValue.Create(random.Next(2) == 0),
         2 => JsonNode.Parse(Numbers[random.Next(Numbers.Length)] is var n && n.Contains("e400", StringComparison.Ordinal) ? "0" : n),
         3 => JsonValue.Create(random.NextDouble() * Math.Pow(10, random.Next(-5, 12))),
         4 or 5 => JsonValue.Create(RandomText(random)),
-        6 => new JsonArray(Enumerable.Range(0, random.Next(5)).Select(_ => RandomNode(random, depth - 1)).ToArray()),
-        _ => new JsonObject(Enumerable.Range(0, random.Next(5)).Select(i => KeyValuePair.Create(Strings[random.Next(Strings.Length)] + i, RandomNode(random, depth - 1)))),
+        6 => new JsonArray(Enumerable.Range(0, random.Next(5)).Select(_ => Element(RandomNode(random, depth - 1, nullElements), nullElements)).ToArray()),
+        _ => new JsonObject(Enumerable.Range(0, random.Next(5)).Select(i => KeyValuePair.Create(Strings[random.Next(Strings.Length)] + i, RandomNode(random, depth - 1, nullElements)))),
     };
 
     /// <summary>Any JSON text, written by hand so that it may hold what a serializer would never write (1e400, lone surrogates, duplicate keys).</summary>
