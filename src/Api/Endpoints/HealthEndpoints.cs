@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using TextClassification.Api.Security;
 using TextClassification.Persistence;
 
 namespace TextClassification.Api.Endpoints;
@@ -15,12 +16,12 @@ internal static class HealthEndpoints
     {
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync })
             .WithTags("Health")
-            .AllowAnonymous();
+            .IsHealthProbe();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains(PersistenceServiceCollectionExtensions.ReadinessTag),
             ResponseWriter = WriteAsync,
-        }).WithTags("Health").AllowAnonymous();
+        }).WithTags("Health").IsHealthProbe();
         return app;
     }
 

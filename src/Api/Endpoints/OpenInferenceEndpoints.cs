@@ -7,6 +7,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.OpenApi;
 using TextClassification.Api.Contracts;
 using TextClassification.Api.Hosting;
+using TextClassification.Api.Problems;
 using TextClassification.Api.Security;
 using TextClassification.Inference;
 using TextClassification.Inference.Predictions;
@@ -36,13 +37,13 @@ internal static partial class OpenInferenceEndpoints
         var group = app.MapGroup("/v2").WithTags("Open Inference Protocol (v2)").AddEndpointFilter(ProtocolErrors);
 
         group.MapGet("/health/live", () => TypedResults.Ok(new OipLiveResponse(true)))
-            .AllowAnonymous()
+            .IsHealthProbe()
             .WithName("OipServerLive")
             .WithSummary("Server liveness (200 while the process runs)")
             .WithResponseExample(StatusCodes.Status200OK, new OipLiveResponse(true));
 
         group.MapGet("/health/ready", ServerReady)
-            .AllowAnonymous()
+            .IsHealthProbe()
             .WithName("OipServerReady")
             .WithSummary("Server readiness: 200 when the database and job storage answer, else 503")
             .Produces<OipReadyResponse>(StatusCodes.Status503ServiceUnavailable)
@@ -185,6 +186,11 @@ internal static partial class OpenInferenceEndpoints
             throw new InvalidInputException("'inputs' must list one input named 'text'.");
         }
 
+        if (inputs.Any(i => i is null))
+        {
+            throw new InvalidInputException("Every entry of 'inputs' must be an input object; one is null.");
+        }
+
         if (inputs.Count != 1 || inputs[0].Name != TextInput)
         {
             throw new InvalidInputException($"Expected exactly one input named 'text'; got {string.Join(", ", inputs.Select(i => $"'{i.Name}'"))}.");
@@ -229,6 +235,11 @@ internal static partial class OpenInferenceEndpoints
         IReadOnlyList<string> outputs = KnownOutputs;
         if (request.Outputs is { Count: > 0 } requested)
         {
+            if (requested.Any(o => o is null))
+            {
+                throw new InvalidInputException("Every entry of 'outputs' must be an output object with a name; one is null.");
+            }
+
             var unknown = requested.FirstOrDefault(o => o.Name is null || !KnownOutputs.Contains(o.Name));
             if (unknown is not null)
             {
@@ -313,6 +324,10 @@ internal static partial class OpenInferenceEndpoints
         catch (BadHttpRequestException e)
         {
             return TypedResults.Json(new OipError(e.Message), statusCode: e.StatusCode);
+        }
+        catch (Exception e) when (TransientDatabaseFailure.Find(e) is not null)
+        {
+            return TypedResults.Json(new OipError("The service cannot reach its database right now; retry shortly."), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -26,6 +26,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
                 [new ProblemError(invalid.Index is { } index ? $"inputs[{index}]" : null, null, invalid.Message)]),
             ModelNotFoundException => Describe(StatusCodes.Status404NotFound, "Model not found.", exception.Message, []),
             ModelUnavailableException => Describe(StatusCodes.Status503ServiceUnavailable, "The model cannot be served.", exception.Message, []),
+            _ when TransientDatabaseFailure.Find(exception) is not null => Describe(
+                StatusCodes.Status503ServiceUnavailable, "The database is unavailable.",
+                "The service cannot reach its database right now; retry shortly.", []),
             ArtifactIntegrityException or ArtifactNotFoundException => Describe(
                 StatusCodes.Status500InternalServerError, "A stored file failed its integrity check.", exception.Message, []),
             _ => null,
@@ -43,6 +46,11 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         }
 
         httpContext.Response.StatusCode = problem.Status!.Value;
+        if (problem.Status == StatusCodes.Status503ServiceUnavailable)
+        {
+            httpContext.Response.Headers.RetryAfter = "5";
+        }
+
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,

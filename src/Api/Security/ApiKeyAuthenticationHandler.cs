@@ -36,6 +36,11 @@ internal sealed class ApiKeyAuthenticationHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<HealthProbeMetadata>() is not null)
+        {
+            return AuthenticateResult.NoResult();
+        }
+
         if (!TryReadKey(Request, out string? secret, out string? malformed))
         {
             return malformed is null ? AuthenticateResult.NoResult() : AuthenticateResult.Fail(malformed);
