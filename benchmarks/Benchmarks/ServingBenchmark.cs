@@ -34,6 +34,9 @@ internal static partial class ServingBenchmark
         Console.WriteLine($"model                   {Model}:{version}, ONNX {onnx.Length / 1024.0 / 1024.0:F1} MiB, {texts.Count} test texts");
         Console.WriteLine($"machine                 {Environment.ProcessorCount} cores; load generator: wrk on the same machine (loopback)");
 
+        var agreement = await CompareProtocolsAsync(client, onnx, version, texts);
+        Console.WriteLine($"same labels             {agreement}");
+
         var raw = MeasureRaw(onnx, texts);
         Console.WriteLine();
         Console.WriteLine("| what | requests/s (texts/s) | p50 | p99 |");
@@ -103,6 +106,71 @@ internal static partial class ServingBenchmark
         }
 
         return (int)job["result"]!["version"]!;
+    }
+
+    /// <summary>
+    /// Labels every test text three ways: <c>/v1</c> predict (the top label), <c>/v2</c> infer (the arg-max of its
+    /// probabilities) and a plain ONNX Runtime session on the downloaded file with the tokenizer from its metadata.
+    /// </summary>
+    private static async Task<string> CompareProtocolsAsync(HttpClient client, byte[] onnx, int version, IReadOnlyList<string> texts)
+    {
+        using var session = new InferenceSession(onnx);
+        var metadata = ClassifierMetadata.FromProperties(session.ModelMetadata.CustomMetadataMap);
+        var tokenizer = new TextTokenizer(metadata.Tokenizer);
+        using var runOptions = new RunOptions();
+        int labels = metadata.Labels.Count;
+        int v1Agrees = 0;
+        int v2Agrees = 0;
+        int outOfScopeAgrees = 0;
+        const int PerRequest = 100;
+        for (int start = 0; start < texts.Count; start += PerRequest)
+        {
+            var slice = texts.Skip(start).Take(PerRequest).ToList();
+            var batch = tokenizer.EncodeBatch(slice);
+            long[] shape = [batch.Count, batch.SequenceLength];
+            using var ids = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batch.InputIds, shape);
+            using var mask = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batch.AttentionMask, shape);
+            using var outputs = session.Run(runOptions, [ClassifierMetadata.InputIdsName, ClassifierMetadata.AttentionMaskName], [ids, mask], [ClassifierMetadata.LogitsName]);
+            var logits = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+            var plain = Enumerable.Range(0, slice.Count).Select(row => metadata.Labels[ArgMax(logits.AsSpan(row * labels, labels))]).ToList();
+
+            var v1 = await TrainingBenchmark.PostJsonAsync(client, $"/v1/models/{Model}/versions/{version}/predict",
+                new JsonObject { ["inputs"] = new JsonArray(slice.Select(t => (JsonNode?)t).ToArray()), ["top_k"] = 1 });
+            var v2 = await TrainingBenchmark.PostJsonAsync(client, $"/v2/models/{Model}/versions/{version}/infer", new JsonObject
+            {
+                ["inputs"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "text", ["shape"] = new JsonArray(slice.Count), ["datatype"] = "BYTES",
+                    ["data"] = new JsonArray(slice.Select(t => (JsonNode?)t).ToArray()),
+                }),
+            });
+            var v2Outputs = v2["outputs"]!.AsArray();
+            var probabilities = v2Outputs.Single(o => (string)o!["name"]! == "probabilities")!["data"]!.AsArray().Select(p => (float)p!).ToArray();
+            var v2OutOfScope = v2Outputs.Single(o => (string)o!["name"]! == "out_of_scope")!["data"]!.AsArray().Select(p => (bool)p!).ToArray();
+            var v1Predictions = v1["predictions"]!.AsArray();
+            for (int row = 0; row < slice.Count; row++)
+            {
+                v1Agrees += (string)v1Predictions[row]!["top_k"]![0]!["label"]! == plain[row] ? 1 : 0;
+                v2Agrees += metadata.Labels[ArgMax(probabilities.AsSpan(row * labels, labels))] == plain[row] ? 1 : 0;
+                outOfScopeAgrees += (bool)v1Predictions[row]!["out_of_scope"]! == v2OutOfScope[row] ? 1 : 0;
+            }
+        }
+
+        return $"/v1 = plain ONNX Runtime on {v1Agrees}/{texts.Count} texts, /v2 = plain on {v2Agrees}/{texts.Count}, /v1 and /v2 out-of-scope flags equal on {outOfScopeAgrees}/{texts.Count}";
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
     }
 
     private sealed record Timing(double PerSecond, double P50, double P99);
