@@ -116,7 +116,7 @@ internal static class ApiKeysEndpoints
         return TypedResults.Ok(new DataResponse<ApiKeyResponse>(keys.Select(ApiKeyResponse.From).ToList()));
     }
 
-    private static async Task<NoContent> RevokeKey(string id, ServiceDbContext db, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<NoContent> RevokeKey(string id, ServiceDbContext db, AuditLog audit, ApiKeyCache cache, TimeProvider clock, CancellationToken cancellationToken)
     {
         var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == id, cancellationToken)
             ?? throw new ResourceNotFoundException("API key", id);
@@ -127,6 +127,7 @@ internal static class ApiKeysEndpoints
             await db.SaveChangesAsync(cancellationToken);
         }
 
+        cache.Evict(key.Id);
         return TypedResults.NoContent();
     }
 

@@ -18,7 +18,8 @@ internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    ServiceDbContext db,
+    IServiceProvider services,
+    ApiKeyCache cache,
     TimeProvider clock)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
@@ -47,33 +48,42 @@ internal sealed class ApiKeyAuthenticationHandler(
         }
 
         byte[] hash = ApiKeySecrets.Hash(secret);
-        var key = await db.ApiKeys.AsNoTracking()
-            .Where(k => k.SecretHash == hash)
-            .Select(k => new { k.Id, k.Scopes, k.ExpiresAt, k.RevokedAt, k.LastUsedAt })
-            .FirstOrDefaultAsync(Context.RequestAborted);
+        string hashKey = Convert.ToHexString(hash);
         var now = clock.GetUtcNow();
-        if (key is null)
+        if (!cache.TryGet(hashKey, out var valid))
         {
-            return AuthenticateResult.Fail("The API key is not valid.");
+            // The database is asked only on a cache miss, so a cached request never creates a DbContext.
+            var db = services.GetRequiredService<ServiceDbContext>();
+            var key = await db.ApiKeys.AsNoTracking()
+                .Where(k => k.SecretHash == hash)
+                .Select(k => new { k.Id, k.Scopes, k.ExpiresAt, k.RevokedAt, k.LastUsedAt })
+                .FirstOrDefaultAsync(Context.RequestAborted);
+            if (key is null)
+            {
+                return AuthenticateResult.Fail("The API key is not valid.");
+            }
+
+            if (key.RevokedAt is not null)
+            {
+                return AuthenticateResult.Fail("The API key has been revoked.");
+            }
+
+            if (key.LastUsedAt is not { } used || now - used >= LastUsedResolution)
+            {
+                await db.ApiKeys.Where(k => k.Id == key.Id).ExecuteUpdateAsync(set => set.SetProperty(k => k.LastUsedAt, now), Context.RequestAborted);
+            }
+
+            cache.Add(hashKey, key.Id, key.Scopes, key.ExpiresAt);
+            valid = new ApiKeyCache.Entry(key.Id, key.Scopes, key.ExpiresAt, now);
         }
 
-        if (key.RevokedAt is not null)
-        {
-            return AuthenticateResult.Fail("The API key has been revoked.");
-        }
-
-        if (key.ExpiresAt is { } expires && expires <= now)
+        if (valid.ExpiresAt is { } expires && expires <= now)
         {
             return AuthenticateResult.Fail("The API key has expired.");
         }
 
-        if (key.LastUsedAt is not { } used || now - used >= LastUsedResolution)
-        {
-            await db.ApiKeys.Where(k => k.Id == key.Id).ExecuteUpdateAsync(set => set.SetProperty(k => k.LastUsedAt, now), Context.RequestAborted);
-        }
-
-        var claims = new List<Claim> { new(KeyIdClaim, key.Id), new(ClaimTypes.NameIdentifier, key.Id) };
-        claims.AddRange(ApiScopes.Names(key.Scopes).Select(scope => new Claim(ScopeClaim, scope)));
+        var claims = new List<Claim> { new(KeyIdClaim, valid.KeyId), new(ClaimTypes.NameIdentifier, valid.KeyId) };
+        claims.AddRange(ApiScopes.Names(valid.Scopes).Select(scope => new Claim(ScopeClaim, scope)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, KeyIdClaim, null));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }

@@ -8,6 +8,7 @@ namespace TextClassification.Api.Security;
 /// "Security": {
 ///   "BootstrapAdminKey": null,
 ///   "AllowAnonymousPredictions": false,
+///   "KeyCacheMilliseconds": 1000,
 ///   "RateLimit": { "PermitsPerSecond": 50, "Burst": 100 },
 ///   "MaxJsonBodyBytes": 1048576,
 ///   "Cors": { "AllowedOrigins": [ "https://support.example.com" ] }
@@ -29,6 +30,14 @@ public sealed class SecurityOptions : IValidatableObject
 
     /// <summary>Lets callers without a key predict (v1 predict, v2 infer, model ready and metadata). Off by default.</summary>
     public bool AllowAnonymousPredictions { get; set; }
+
+    /// <summary>
+    /// How long a key found valid is trusted without asking the database again (default 1 s; 0 looks every key up on
+    /// every request). Revoking through this process takes effect on the next request whatever the value; other API
+    /// processes see a revocation within this time. See <see cref="ApiKeyCache"/>.
+    /// </summary>
+    [Range(0, 60_000)]
+    public int KeyCacheMilliseconds { get; set; } = 1000;
 
     public RateLimitOptions RateLimit { get; set; } = new();
 

@@ -38,6 +38,7 @@ internal static class SecurityServiceCollectionExtensions
 
         services.AddHttpContextAccessor();
         services.AddScoped<AuditLog>();
+        services.AddSingleton<ApiKeyCache>();
         services.AddHostedService<ApiKeyBootstrapService>();
         return services;
     }
