@@ -49,6 +49,26 @@ public abstract class ApiKeyTests<TFixture>(TFixture service) : IClassFixture<TF
     }
 
     [Fact]
+    public async Task A_key_revoked_by_another_process_is_refused_once_the_key_cache_lifetime_has_passed()
+    {
+        var (id, secret) = await SecurityApi.CreateKeyAsync(service.Client, "train");
+        using var client = SecurityApi.ClientWithKey(service.Factory, secret);
+        await (await client.GetAsync("/v1/datasets")).ReadJsonAsync(HttpStatusCode.OK);
+
+        // Another API process revokes it: this process learns of it only from the database.
+        await using (var scope = service.Factory.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
+            await db.ApiKeys.Where(k => k.Id == id).ExecuteUpdateAsync(set => set.SetProperty(k => k.RevokedAt, DateTimeOffset.UtcNow));
+        }
+
+        // Security:KeyCacheMilliseconds is 1 s: after it the next request looks the key up again and is refused.
+        await Task.Delay(TimeSpan.FromMilliseconds(1100));
+        var problem = await (await client.GetAsync("/v1/datasets")).ReadProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.Contains("revoked", problem.AllText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_database_keeps_only_the_sha256_of_a_secret()
     {
         var (id, secret) = await SecurityApi.CreateKeyAsync(service.Client, "predict");
