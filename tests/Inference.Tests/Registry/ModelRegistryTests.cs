@@ -95,7 +95,7 @@ public sealed class ModelRegistryTests
         for (int attempt = 0; attempt < 2; attempt++)
         {
             var error = await Assert.ThrowsAsync<ModelUnavailableException>(() => host.Predictions.PredictAsync(new ModelSelector("intents"), ["alpha"], 1, CancellationToken.None));
-            Assert.Contains("Model intents:1 cannot be served: its ONNX artifact is corrupted (SHA-256 mismatch)", error.Message, StringComparison.Ordinal);
+            Assert.Contains("Model intents:1 cannot be served: its ONNX artifact is corrupted (it fails its SHA-256 or authentication check)", error.Message, StringComparison.Ordinal);
             Assert.Equal(("intents", 1), (error.Model, error.Version));
         }
 
