@@ -33,7 +33,7 @@ public enum ExecutionProviderPreference
 /// }
 /// </code>
 /// </summary>
-public sealed class InferenceOptions : IValidatableObject
+public sealed class InferenceOptions
 {
     public const string SectionName = "Inference";
 
@@ -96,12 +96,4 @@ public sealed class InferenceOptions : IValidatableObject
 
     /// <summary>Loads and warms each model's default version while the host starts.</summary>
     public bool PreloadOnStart { get; set; }
-
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        if (MaxInputsPerRequest < 1 || MaxBatchSize < 1)
-        {
-            yield return new ValidationResult("Inference:MaxInputsPerRequest and Inference:MaxBatchSize must be positive.", [nameof(MaxBatchSize)]);
-        }
-    }
 }

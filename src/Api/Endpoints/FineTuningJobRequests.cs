@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using TextClassification.Api.Contracts;
 using TextClassification.Api.Problems;
+using TextClassification.Inference.Sessions;
 using TextClassification.Persistence;
 using TextClassification.Persistence.Entities;
 using TextClassification.Training.Jobs;
@@ -64,9 +65,9 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, TimeProvider cl
             errors.Add(ProblemError.ForField("validation_split", "validation_split must be greater than 0 and at most 0.5."));
         }
 
-        if (request.Quantization is not (null or "none" or ModelExportStep.DynamicInt8))
+        if (request.Quantization is not (null or "none" or ClassifierMetadata.DynamicInt8))
         {
-            errors.Add(ProblemError.ForField("quantization", $"quantization must be none or {ModelExportStep.DynamicInt8}."));
+            errors.Add(ProblemError.ForField("quantization", $"quantization must be none or {ClassifierMetadata.DynamicInt8}."));
         }
 
         if (request.ValidationSplit is not null && request.ValidationDatasetId is not null)
@@ -157,7 +158,7 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, TimeProvider cl
             ValidationDatasetId = validation?.Id,
             ValidationSplit = validation is null ? request.ValidationSplit ?? DefaultValidationSplit : null,
             OutOfScopeLabel = request.OutOfScopeLabel,
-            Quantization = request.Quantization == ModelExportStep.DynamicInt8 ? ModelExportStep.DynamicInt8 : null,
+            Quantization = request.Quantization == ClassifierMetadata.DynamicInt8 ? ClassifierMetadata.DynamicInt8 : null,
             CreatedAt = now,
         };
     }

@@ -119,9 +119,15 @@ public sealed class PredictionService(ModelRegistry registry, ServingMetrics met
         var predictions = new TextPrediction[rows];
         for (int row = 0; row < rows; row++)
         {
-            var probabilities = Softmax(logits.AsSpan(row * count, count));
-            int[] order = Enumerable.Range(0, count).OrderByDescending(i => probabilities[i]).ThenBy(i => i).Take(topK).ToArray();
-            var ranked = Array.ConvertAll(order, i => new LabelScore(labels[i], probabilities[i]));
+            var probabilities = new float[count];
+            Probabilities.Softmax(logits.AsSpan(row * count, count), probabilities);
+            int[] order = TopIndices(probabilities, topK);
+            var ranked = new LabelScore[order.Length];
+            for (int i = 0; i < order.Length; i++)
+            {
+                ranked[i] = new LabelScore(labels[order[i]], probabilities[order[i]]);
+            }
+
             int best = order[0];
             float score = probabilities[best];
             bool outOfScope = (metadata.OutOfScopeThreshold is { } threshold && score < threshold)
@@ -132,29 +138,32 @@ public sealed class PredictionService(ModelRegistry registry, ServingMetrics met
         return predictions;
     }
 
-    /// <summary>Softmax, shifted by the largest logit so that no exponent overflows.</summary>
-    private static float[] Softmax(ReadOnlySpan<float> logits)
+    /// <summary>
+    /// The indices of the <paramref name="k"/> highest probabilities, best first, ties to the lower index: an insertion
+    /// into a list of k per label, rather than sorting every label of every text on the predict path.
+    /// </summary>
+    private static int[] TopIndices(float[] probabilities, int k)
     {
-        float max = float.NegativeInfinity;
-        foreach (float logit in logits)
-        {
-            max = Math.Max(max, logit);
-        }
-
-        var probabilities = new float[logits.Length];
-        double sum = 0;
-        for (int i = 0; i < logits.Length; i++)
-        {
-            double e = Math.Exp(logits[i] - max);
-            probabilities[i] = (float)e;
-            sum += e;
-        }
-
+        var top = new int[k];
+        int filled = 0;
         for (int i = 0; i < probabilities.Length; i++)
         {
-            probabilities[i] = (float)(probabilities[i] / sum);
+            float p = probabilities[i];
+            if (filled == k && p <= probabilities[top[k - 1]])
+            {
+                continue;
+            }
+
+            int position = filled < k ? filled++ : k - 1;
+            while (position > 0 && probabilities[top[position - 1]] < p)
+            {
+                top[position] = top[position - 1];
+                position--;
+            }
+
+            top[position] = i;
         }
 
-        return probabilities;
+        return top;
     }
 }

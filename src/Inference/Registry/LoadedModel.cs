@@ -101,7 +101,7 @@ public sealed class LoadedModel
     private float[] RunDirectly(IReadOnlyList<string> texts)
     {
         int labels = Session.LabelCount;
-        var logits = new float[texts.Count * labels];
+        float[]? logits = null;
         string[]? all = texts.Count > MaxBatchSize ? texts as string[] ?? [.. texts] : null;
         for (int start = 0; start < texts.Count; start += MaxBatchSize)
         {
@@ -109,9 +109,16 @@ public sealed class LoadedModel
             long started = Stopwatch.GetTimestamp();
             var result = Session.Run(all is null ? texts : new ArraySegment<string>(all, start, count));
             metrics.ObserveBatch(Name, Version, count, Stopwatch.GetElapsedTime(started));
+            if (all is null)
+            {
+                // One run, the common case: its logits are the answer as they are.
+                return result.Logits;
+            }
+
+            logits ??= new float[texts.Count * labels];
             result.Logits.CopyTo(logits.AsSpan(start * labels));
         }
 
-        return logits;
+        return logits!;
     }
 }

@@ -31,6 +31,9 @@ public sealed record ClassifierMetadata(
     public const string OutOfScopeLabelKey = "text_classification.out_of_scope_label";
     public const string QuantizationKey = "text_classification.quantization";
 
+    /// <summary>The <see cref="Quantization"/> of a dynamically quantized (INT8 weights, run-time quantized activations) graph.</summary>
+    public const string DynamicInt8 = "dynamic_int8";
+
     /// <summary>The graph input that takes token ids, <c>int64 [batch, sequence]</c>.</summary>
     public const string InputIdsName = "input_ids";
 

@@ -20,6 +20,10 @@ internal sealed class ClassifierSession
 
     private readonly InferenceSession session;
 
+    // Run options carry only defaults here, and ONNX Runtime reads them without changing them during a run, so one
+    // instance serves every run instead of a native allocation per batch.
+    private readonly RunOptions runOptions = new();
+
     // Token buffers reused across runs; at most one per run in flight is ever created.
     private readonly ConcurrentBag<TokenizedBatch> buffers = [];
 
@@ -99,6 +103,7 @@ internal sealed class ClassifierSession
         if (remaining == 0)
         {
             session.Dispose();
+            runOptions.Dispose();
         }
         else if (remaining < 0)
         {
@@ -129,7 +134,6 @@ internal sealed class ClassifierSession
             using var ids = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batch.InputIds, shape);
             using var mask = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batch.AttentionMask, shape);
             using var output = OrtValue.CreateTensorValueFromMemory(logits, [batch.Count, LabelCount]);
-            using var runOptions = new RunOptions();
             session.Run(runOptions, InputNames, [ids, mask], OutputNames, [output]);
             return new BatchLogits(logits, batch.Count, batch.SequenceLength);
         }

@@ -19,9 +19,6 @@ namespace TextClassification.Training.Export;
 /// </remarks>
 public static class ClassifierOnnxExporter
 {
-    /// <summary>The <see cref="ClassifierMetadata.Quantization"/> value of a <see cref="OnnxQuantization.DynamicInt8"/> graph.</summary>
-    public const string DynamicInt8 = "dynamic_int8";
-
     /// <summary>The name of the two inputs' first axis and the output's first axis.</summary>
     public const string BatchAxis = "batch";
 
@@ -66,7 +63,7 @@ public static class ClassifierOnnxExporter
         };
         builder.AddOutput(logits, ClassifierMetadata.LogitsName, OnnxElementType.Float, BatchAxis, config.LabelCount);
 
-        var written = metadata with { Quantization = quantization == OnnxQuantization.DynamicInt8 ? DynamicInt8 : null };
+        var written = metadata with { Quantization = quantization == OnnxQuantization.DynamicInt8 ? ClassifierMetadata.DynamicInt8 : null };
         return builder.ToModel(written.ToProperties(), $"{architecture} text classifier over {metadata.Labels.Count} labels");
     }
 

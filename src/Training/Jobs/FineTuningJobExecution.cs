@@ -84,17 +84,15 @@ public sealed partial class FineTuningJobExecution(
 
         var reporter = new JobProgressReporter(jobId, hyperparameters.Epochs, resume?.GlobalStep ?? 0, lease, events, artifacts, clock);
         TrainingResult result;
-        ExportedModel exported;
         await TrainingGate.WaitAsync(cancellationToken);
         try
         {
-            // Training and export are CPU-bound and synchronous: they get a thread of their own rather than a pool thread.
-            (result, exported) = await Task.Factory.StartNew(
+            // Training is CPU-bound and synchronous: it gets a thread of its own rather than a pool thread.
+            result = await Task.Factory.StartNew(
                 () =>
                 {
                     device.UseOnThisThread();
-                    var trained = Trainer.Train(request, reporter, cancellationToken);
-                    return (trained, ModelExportStep.Export(trained.Model, validation, job.Quantization, cancellationToken));
+                    return Trainer.Train(request, reporter, cancellationToken);
                 },
                 cancellationToken,
                 TaskCreationOptions.LongRunning,
@@ -122,6 +120,13 @@ public sealed partial class FineTuningJobExecution(
             }, CancellationToken.None);
         }
 
+        // The export runs on the CPU and draws nothing from torch's generator, so it needs no training gate: another
+        // job may start training while this one's graph is written and checked.
+        var exported = await Task.Factory.StartNew(
+            () => ModelExportStep.Export(result.Model, validation, job.Quantization, cancellationToken),
+            cancellationToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
         await events.AppendAsync(jobId, "info", JobEventTypes.Exported, Describe(exported), new
         {
             parity_max_abs_difference = exported.Parity.MaxAbsDifference,

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
+using TextClassification.Inference.Predictions;
 using TextClassification.Inference.Sessions;
 using TextClassification.Inference.Tokenization;
 using TextClassification.Training.Checkpoints;
@@ -43,9 +44,6 @@ public sealed record QuantizationReport(
 /// </summary>
 public static class ModelExportStep
 {
-    /// <summary>The job's quantization setting for a dynamically quantized INT8 graph.</summary>
-    public const string DynamicInt8 = ClassifierOnnxExporter.DynamicInt8;
-
     /// <summary>Real validation texts mixed into the parity batches, on top of the standard synthetic ones.</summary>
     private const int ParityTexts = 64;
 
@@ -62,9 +60,7 @@ public static class ModelExportStep
 
         // The graph is written from, and checked against, the weights on the CPU: ONNX Runtime's CPU kernels are the
         // reference every deployment can run, whatever device trained the model.
-        using var module = ArchitectureRegistry.Get(model.Architecture).Create(model.ModelConfig);
-        ModelWeights.Load(module, model.ServingWeights);
-        module.eval();
+        using var module = ClassifierOnnxExporter.LoadServingModule(model);
 
         byte[] onnx = ClassifierOnnxExporter.Export(module, metadata);
         cancellationToken.ThrowIfCancellationRequested();
@@ -75,7 +71,7 @@ public static class ModelExportStep
             throw new TrainingFailedException(TrainingFailedException.ExportParityFailed, parity.Describe());
         }
 
-        if (quantization != DynamicInt8)
+        if (quantization != ClassifierMetadata.DynamicInt8)
         {
             return new ExportedModel(onnx, parity, null, null);
         }
@@ -85,7 +81,7 @@ public static class ModelExportStep
         var float32 = Measure(onnx, model, tokenizer, validation, cancellationToken);
         var int8 = Measure(quantized, model, tokenizer, validation, cancellationToken);
         var report = new QuantizationReport(
-            DynamicInt8,
+            ClassifierMetadata.DynamicInt8,
             float32,
             int8,
             AccuracyChange: Math.Round(int8.Accuracy - float32.Accuracy, 5),
@@ -151,28 +147,7 @@ public static class ModelExportStep
         int labels = logits.Length / batch.Count;
         for (int row = 0; row < batch.Count; row++)
         {
-            Softmax(logits.Slice(row * labels, labels), probabilities.Slice(row * labels, labels));
-        }
-    }
-
-    private static void Softmax(ReadOnlySpan<float> logits, Span<float> probabilities)
-    {
-        float max = float.NegativeInfinity;
-        foreach (float value in logits)
-        {
-            max = Math.Max(max, value);
-        }
-
-        float sum = 0;
-        for (int i = 0; i < logits.Length; i++)
-        {
-            probabilities[i] = MathF.Exp(logits[i] - max);
-            sum += probabilities[i];
-        }
-
-        for (int i = 0; i < probabilities.Length; i++)
-        {
-            probabilities[i] /= sum;
+            Probabilities.Softmax(logits.Slice(row * labels, labels), probabilities.Slice(row * labels, labels));
         }
     }
 }

@@ -51,7 +51,7 @@ public sealed class DynamicInt8ExportTests
         Assert.Equal(2, graph.Node.Count(n => n.OpType == "DynamicQuantizeLinear"));
         Assert.DoesNotContain(graph.Node, n => n.OpType is "Gemm" or "MatMul");
         using var session = new InferenceSession(int8);
-        Assert.Equal(ClassifierOnnxExporter.DynamicInt8, ClassifierMetadata.FromProperties(session.ModelMetadata.CustomMetadataMap).Quantization);
+        Assert.Equal(ClassifierMetadata.DynamicInt8, ClassifierMetadata.FromProperties(session.ModelMetadata.CustomMetadataMap).Quantization);
     }
 
     private static int ArgMax(float[,] probabilities, int row) =>
