@@ -54,12 +54,8 @@ internal sealed class DatasetUploadForm : IAsyncDisposable
             throw new RequestValidationException([ProblemError.ForField("Content-Type", "The multipart boundary is missing.")]);
         }
 
-        // The body may be as large as the file limit plus the other parts; the file itself is counted exactly below.
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
-        {
-            sizeFeature.MaxRequestBodySize = maxFileBytes + (1 << 20);
-        }
-
+        // The body limit (the file limit plus room for the other parts) is set by RequestBodyLimitMiddleware; the file
+        // itself is counted exactly below.
         var reader = new MultipartReader(boundary, request.Body) { HeadersLengthLimit = 16 * 1024 };
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
         string? filePath = null;

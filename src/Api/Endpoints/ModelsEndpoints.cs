@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using TextClassification.Api.Contracts;
@@ -17,7 +16,7 @@ namespace TextClassification.Api.Endpoints;
 /// <c>/v1/models</c>: the registry of trained model versions, their ONNX files, and the aliases (such as
 /// <c>production</c>) that predictions resolve through.
 /// </summary>
-internal static partial class ModelsEndpoints
+internal static class ModelsEndpoints
 {
     public static IEndpointRouteBuilder MapModelsEndpoints(this IEndpointRouteBuilder app)
     {
@@ -267,16 +266,13 @@ internal static partial class ModelsEndpoints
 
     private static void ValidateAlias(string alias)
     {
-        if (!AliasPattern().IsMatch(alias))
+        // An alias is a model name that starts with a letter, so that no alias can be read as a version number.
+        if (alias.Length == 0 || !char.IsAsciiLetterLower(alias[0]) || !ModelReference.IsValidName(alias))
         {
             throw new RequestValidationException([ProblemError.ForField("alias",
                 $"'{alias}' is not a valid alias: start with a letter, then up to 63 of a-z, 0-9, '.', '_' and '-'.")]);
         }
     }
-
-    /// <summary>Aliases start with a letter so that no alias can be read as a version number.</summary>
-    [GeneratedRegex("^[a-z][a-z0-9._-]{0,63}$")]
-    private static partial Regex AliasPattern();
 
     private static class Examples
     {

@@ -1,9 +1,11 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using TextClassification.Api.Contracts;
 using TextClassification.Api.Hosting;
@@ -136,10 +138,11 @@ internal static partial class OpenInferenceEndpoints
         return TypedResults.Ok(new OipModelReadyResponse(model.Name, Format(model.Version), true));
     }
 
-    private static async Task<IResult> Infer(string name, string? version, HttpContext context, PredictionService predictions, CancellationToken cancellationToken)
+    private static async Task<IResult> Infer(
+        string name, string? version, HttpContext context, PredictionService predictions, IOptions<JsonOptions> json, CancellationToken cancellationToken)
     {
         var selector = Selector(name, version);
-        var request = await ReadRequestAsync(context.Request, cancellationToken);
+        var request = await ReadRequestAsync(context.Request, json.Value.SerializerOptions, cancellationToken);
         var (texts, outputs) = Validate(request);
         var result = await predictions.PredictAsync(selector, texts, topK: 1, cancellationToken);
         int labels = result.Labels.Count;
@@ -157,7 +160,7 @@ internal static partial class OpenInferenceEndpoints
         return TypedResults.Ok(new OipInferenceResponse(result.Model, Format(result.Version), request.Id, response));
     }
 
-    private static async Task<OipInferenceRequest> ReadRequestAsync(HttpRequest request, CancellationToken cancellationToken)
+    private static async Task<OipInferenceRequest> ReadRequestAsync(HttpRequest request, JsonSerializerOptions options, CancellationToken cancellationToken)
     {
         if (request.ContentType is { } type && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
         {
@@ -166,7 +169,6 @@ internal static partial class OpenInferenceEndpoints
 
         try
         {
-            var options = request.HttpContext.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
             return await JsonSerializer.DeserializeAsync<OipInferenceRequest>(request.Body, options, cancellationToken)
                 ?? throw new InvalidInputException("The request body must be a JSON object with an 'inputs' list.");
         }
@@ -327,6 +329,7 @@ internal static partial class OpenInferenceEndpoints
         }
         catch (Exception e) when (TransientDatabaseFailure.Find(e) is not null)
         {
+            context.HttpContext.Response.Headers.RetryAfter = "5";
             return TypedResults.Json(new OipError("The service cannot reach its database right now; retry shortly."), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -29,6 +29,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             _ when TransientDatabaseFailure.Find(exception) is not null => Describe(
                 StatusCodes.Status503ServiceUnavailable, "The database is unavailable.",
                 "The service cannot reach its database right now; retry shortly.", []),
+            ArtifactEncryptionKeyException => Describe(
+                StatusCodes.Status500InternalServerError, "A stored file cannot be decrypted with the configured key.", exception.Message, []),
             ArtifactIntegrityException or ArtifactNotFoundException => Describe(
                 StatusCodes.Status500InternalServerError, "A stored file failed its integrity check.", exception.Message, []),
             _ => null,

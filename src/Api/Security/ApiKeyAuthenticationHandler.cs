@@ -11,8 +11,9 @@ namespace TextClassification.Api.Security;
 
 /// <summary>
 /// Authenticates a request by its API key, sent as <c>Authorization: Bearer &lt;key&gt;</c> or <c>X-Api-Key: &lt;key&gt;</c>.
-/// The key is looked up by its hash on every request (one indexed read), so a revoked or expired key is refused
-/// from the next request on: there is no cache to go stale.
+/// The key is looked up by its hash (one indexed read) unless <see cref="ApiKeyCache"/> found it valid within
+/// <c>Security:KeyCacheMilliseconds</c>; expiry is checked on every request, and a revocation made in this process
+/// evicts the key at once.
 /// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -73,8 +74,7 @@ internal sealed class ApiKeyAuthenticationHandler(
                 await db.ApiKeys.Where(k => k.Id == key.Id).ExecuteUpdateAsync(set => set.SetProperty(k => k.LastUsedAt, now), Context.RequestAborted);
             }
 
-            cache.Add(hashKey, key.Id, key.Scopes, key.ExpiresAt);
-            valid = new ApiKeyCache.Entry(key.Id, key.Scopes, key.ExpiresAt, now);
+            valid = cache.Add(hashKey, key.Id, key.Scopes, key.ExpiresAt);
         }
 
         if (valid.ExpiresAt is { } expires && expires <= now)

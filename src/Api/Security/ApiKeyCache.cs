@@ -39,11 +39,13 @@ internal sealed class ApiKeyCache(IOptions<SecurityOptions> options, TimeProvide
         return false;
     }
 
-    public void Add(string secretHash, string keyId, ApiKeyScopes scopes, DateTimeOffset? expiresAt)
+    /// <summary>Remembers a key just found valid (when caching is on) and returns its entry.</summary>
+    public Entry Add(string secretHash, string keyId, ApiKeyScopes scopes, DateTimeOffset? expiresAt)
     {
+        var entry = new Entry(keyId, scopes, expiresAt, clock.GetUtcNow() + lifetime);
         if (!Enabled)
         {
-            return;
+            return entry;
         }
 
         if (entries.Count >= MaxEntries)
@@ -51,7 +53,8 @@ internal sealed class ApiKeyCache(IOptions<SecurityOptions> options, TimeProvide
             entries.Clear();
         }
 
-        entries[secretHash] = new Entry(keyId, scopes, expiresAt, clock.GetUtcNow() + lifetime);
+        entries[secretHash] = entry;
+        return entry;
     }
 
     /// <summary>Forgets every entry of the key: it was just revoked.</summary>

@@ -51,11 +51,16 @@ internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<
         return next(context);
     }
 
+    // The limits depend only on options, which this singleton middleware reads once.
+    private readonly long predictionsLimit = (long)inference.Value.MaxInputsPerRequest * ((inference.Value.MaxTextLength * 6L) + 8) + (64 << 10);
+    private readonly long datasetUploadLimit = datasets.Value.MaxUploadBytes + (1 << 20);
+    private readonly long jsonLimit = security.Value.MaxJsonBodyBytes;
+
     private long LimitOf(RequestBodyLimit kind) => kind switch
     {
-        RequestBodyLimit.Predictions => (long)inference.Value.MaxInputsPerRequest * ((inference.Value.MaxTextLength * 6L) + 8) + (64 << 10),
-        RequestBodyLimit.DatasetUpload => datasets.Value.MaxUploadBytes + (1 << 20),
-        _ => security.Value.MaxJsonBodyBytes,
+        RequestBodyLimit.Predictions => predictionsLimit,
+        RequestBodyLimit.DatasetUpload => datasetUploadLimit,
+        _ => jsonLimit,
     };
 }
 
