@@ -31,8 +31,8 @@ public sealed partial class FineTuningJobExecution(
     ILogger<FineTuningJobExecution> logger)
 {
     /// <summary>
-    /// One training at a time per process. Each run already uses every core, and torch's random generator (weight
-    /// initialisation, dropout) is process-wide: two runs interleaving their draws would make neither repeatable.
+    /// One training at a time per process: each run already uses every core. (Repeatability does not depend on it:
+    /// every run draws from a generator of its own, see <see cref="Trainer"/>.)
     /// </summary>
     private static readonly SemaphoreSlim TrainingGate = new(1, 1);
 
@@ -120,8 +120,9 @@ public sealed partial class FineTuningJobExecution(
             }, CancellationToken.None);
         }
 
-        // The export runs on the CPU and draws nothing from torch's generator, so it needs no training gate: another
-        // job may start training while this one's graph is written and checked.
+        // The export runs outside the training gate: another job may start training while this one's graph is
+        // written and checked. Building the module to check draws from torch's default generator, which no training
+        // run uses.
         var exported = await Task.Factory.StartNew(
             () => ModelExportStep.Export(result.Model, validation, job.Quantization, cancellationToken),
             cancellationToken,

@@ -17,11 +17,12 @@ namespace TextClassification.Training.Loop;
 /// validation macro-F1, then keep the best weights and choose the out-of-scope threshold.
 /// </summary>
 /// <remarks>
-/// <para>Repeatability: with the same request, a CPU run is identical bit for bit. Weights are initialised after
-/// <c>manual_seed(seed)</c>; epoch <c>e</c> (0-based) starts with <c>manual_seed(seed + e)</c> (dropout) and shuffles
+/// <para>Repeatability: with the same request and the same CPU thread count, a CPU run is identical bit for bit,
+/// whatever else the process does. Every random draw comes from a generator the run owns: weights are initialised
+/// from it seeded with <c>seed</c>; epoch <c>e</c> (0-based) reseeds it with <c>seed + e</c> (dropout) and shuffles
 /// with <c>System.Random</c> seeded from <c>(seed, e)</c>. Nothing random crosses an epoch boundary, which is why a
-/// checkpoint needs no generator state to resume exactly. Torch's generator is process-wide, so this holds for one
-/// training at a time per process (what a worker runs).</para>
+/// checkpoint needs no generator state to resume exactly. Torch's process-wide generator is never used: anything
+/// else in the process (another host's worker, an export building a module) may draw from it at any time.</para>
 /// <para>Memory: every batch runs in its own dispose scope, and the only tensors that outlive it are the weights and
 /// AdamW's moments (updated in place, see <see cref="InPlaceAdamW"/>); everything else a run keeps is managed arrays.
 /// The module and optimizer are disposed when the call returns, so runs one after another in one process do not
@@ -207,6 +208,7 @@ public static class Trainer
         private readonly Device device;
         private readonly Hyperparameters h;
         private readonly TextTokenizer tokenizer;
+        private readonly Generator generator;
         private readonly TextClassifierModule model;
         private readonly Tensor classWeights;
         private readonly long stepsPerEpoch;
@@ -230,9 +232,15 @@ public static class Trainer
             totalSteps = stepsPerEpoch * h.Epochs;
             warmupSteps = LearningRateSchedule.WarmupSteps(totalSteps, h.WarmupRatio);
 
-            manual_seed(h.Seed);
-            model = plan.Architecture.Create(plan.Config);
+            // Modules are built on the CPU and moved; dropout masks are drawn on the device the model runs on.
+            using (var initial = new Generator(unchecked((ulong)h.Seed), CPU))
+            {
+                model = plan.Architecture.Create(plan.Config, initial);
+            }
+
             model.to(device);
+            generator = new Generator(unchecked((ulong)h.Seed), device);
+            model.DrawDropoutMasksFrom(generator);
             classWeights = InverseFrequencyWeights(plan.TrainTargets, plan.Labels.Count).to(device);
         }
 
@@ -276,7 +284,7 @@ public static class Trainer
         {
             var clock = Stopwatch.StartNew();
             int epoch = EpochsCompleted;
-            manual_seed(h.Seed + epoch);
+            generator.manual_seed(h.Seed + epoch);
             var order = Shuffle(plan.TrainTexts.Count, new Random(ShuffleSeed(h.Seed, epoch)));
 
             model.train();
@@ -403,6 +411,7 @@ public static class Trainer
             optimizer?.Dispose();
             classWeights.Dispose();
             model.Dispose();
+            generator.Dispose();
         }
 
         private TrainingCheckpoint Describe(byte[] weights) => new()

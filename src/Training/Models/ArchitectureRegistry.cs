@@ -1,5 +1,6 @@
 using TextClassification.Inference.Tokenization;
 using TextClassification.Training.Loop;
+using TorchSharp;
 
 namespace TextClassification.Training.Models;
 
@@ -43,8 +44,11 @@ public abstract class ModelArchitecture
         return Resolve(shape with { VocabularySize = vocabularySize, LabelCount = labelCount, Dropout = hyperparameters.Dropout }, hyperparameters);
     }
 
-    /// <summary>Builds the module with freshly initialised weights (from torch's current random state).</summary>
-    public abstract TextClassifierModule Create(ModelConfig config);
+    /// <summary>
+    /// Builds the module on the CPU with freshly initialised weights drawn from <paramref name="generator"/> (a CPU
+    /// generator); <see langword="null"/> (a module that will be loaded with stored weights) uses torch's default one.
+    /// </summary>
+    public abstract TextClassifierModule Create(ModelConfig config, torch.Generator? generator = null);
 
     private protected virtual ModelConfig Resolve(ModelConfig config, Hyperparameters hyperparameters) => config;
 }
@@ -111,7 +115,7 @@ public static class ArchitectureRegistry
 
         public override ModelConfig DefaultConfig { get; } = new NGramBagConfig { EmbeddingDim = 96, HiddenDim = 0, Pooling = NGramPooling.MeanMax };
 
-        public override TextClassifierModule Create(ModelConfig config) => new NGramBagClassifier((NGramBagConfig)config);
+        public override TextClassifierModule Create(ModelConfig config, torch.Generator? generator = null) => new NGramBagClassifier((NGramBagConfig)config, generator);
     }
 
     private sealed class TransformerArchitecture : ModelArchitecture
@@ -151,7 +155,7 @@ public static class ArchitectureRegistry
 
         public override ModelConfig DefaultConfig { get; } = new TransformerConfig { ModelDim = 128, Heads = 4, Layers = 2, FeedForwardDim = 256 };
 
-        public override TextClassifierModule Create(ModelConfig config) => new TransformerClassifier((TransformerConfig)config);
+        public override TextClassifierModule Create(ModelConfig config, torch.Generator? generator = null) => new TransformerClassifier((TransformerConfig)config, generator);
 
         private protected override ModelConfig Resolve(ModelConfig config, Hyperparameters hyperparameters) =>
             ((TransformerConfig)config) with { MaxPositions = hyperparameters.MaxSequenceLength };

@@ -73,9 +73,11 @@ public sealed class NGramBagClassifier : TextClassifierModule
     private readonly Embedding embedding;
     private readonly Linear? hidden;
     private readonly Linear classifier;
-    private readonly Dropout dropout;
+    private readonly SeededDropout dropout;
 
-    public NGramBagClassifier(NGramBagConfig config)
+    /// <param name="config">The shape.</param>
+    /// <param name="generator">Where the initial weights come from (the training run's); <see langword="null"/> for torch's default.</param>
+    public NGramBagClassifier(NGramBagConfig config, Generator? generator = null)
         : base(nameof(NGramBagClassifier))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -88,23 +90,22 @@ public sealed class NGramBagClassifier : TextClassifierModule
         Config = config;
         embedding = nn.Embedding(config.VocabularySize, config.EmbeddingDim);
         // Near-zero starting vectors, as fastText's (it draws from ±1/dim), rather than nn.Embedding's N(0, 1).
-        using (no_grad())
-        {
-            nn.init.normal_(embedding.weight, 0, 0.05);
-        }
+        SeededInit.Normal(embedding, 0.05, generator);
 
         register_module("embedding", embedding);
         int features = config.Pooling == NGramPooling.MeanMax ? 2 * config.EmbeddingDim : config.EmbeddingDim;
         if (config.HiddenDim > 0)
         {
             hidden = nn.Linear(features, config.HiddenDim);
+            SeededInit.Linear(hidden, generator);
             register_module("hidden", hidden);
             features = config.HiddenDim;
         }
 
         classifier = nn.Linear(features, config.LabelCount);
+        SeededInit.Linear(classifier, generator);
         register_module("classifier", classifier);
-        dropout = nn.Dropout(config.Dropout);
+        dropout = new SeededDropout(config.Dropout);
         register_module("dropout", dropout);
     }
 

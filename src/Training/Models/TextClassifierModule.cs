@@ -28,6 +28,21 @@ public abstract class TextClassifierModule : nn.Module<Tensor, Tensor, Tensor>
     public abstract ModelConfig Config { get; }
 
     /// <summary>
+    /// Makes every <see cref="SeededDropout"/> in the network draw its masks from <paramref name="generator"/> (on the
+    /// device the network runs on), so that training does not share torch's process-wide generator.
+    /// </summary>
+    public void DrawDropoutMasksFrom(Generator? generator)
+    {
+        foreach (var module in modules())
+        {
+            if (module is SeededDropout dropout)
+            {
+                dropout.Generator = generator;
+            }
+        }
+    }
+
+    /// <summary>
     /// Does nothing: every module here registers its children by their documented names in its constructor.
     /// TorchSharp calls this on a child when it is registered and would add each field a second time under its C#
     /// name, doubling the parameters the optimizer sees.

@@ -82,9 +82,11 @@ public sealed class TransformerClassifier : TextClassifierModule
     private readonly ModuleList<EncoderLayer> layers;
     private readonly LayerNorm finalNorm;
     private readonly Linear classifier;
-    private readonly Dropout dropout;
+    private readonly SeededDropout dropout;
 
-    public TransformerClassifier(TransformerConfig config)
+    /// <param name="config">The shape.</param>
+    /// <param name="generator">Where the initial weights come from (the training run's); <see langword="null"/> for torch's default.</param>
+    public TransformerClassifier(TransformerConfig config, Generator? generator = null)
         : base(nameof(TransformerClassifier))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -97,16 +99,13 @@ public sealed class TransformerClassifier : TextClassifierModule
         Config = config;
         tokenEmbedding = nn.Embedding(config.VocabularySize, config.ModelDim);
         positionEmbedding = nn.Embedding(config.MaxPositions, config.ModelDim);
-        using (no_grad())
-        {
-            nn.init.normal_(tokenEmbedding.weight, 0, 0.02);
-            nn.init.normal_(positionEmbedding.weight, 0, 0.02);
-        }
-
-        layers = nn.ModuleList(Enumerable.Range(0, config.Layers).Select(_ => new EncoderLayer(config)).ToArray());
+        SeededInit.Normal(tokenEmbedding, 0.02, generator);
+        SeededInit.Normal(positionEmbedding, 0.02, generator);
+        layers = nn.ModuleList(Enumerable.Range(0, config.Layers).Select(_ => new EncoderLayer(config, generator)).ToArray());
         finalNorm = nn.LayerNorm(config.ModelDim);
         classifier = nn.Linear(config.ModelDim, config.LabelCount);
-        dropout = nn.Dropout(config.Dropout);
+        SeededInit.Linear(classifier, generator);
+        dropout = new SeededDropout(config.Dropout);
         register_module("token_embedding", tokenEmbedding);
         register_module("position_embedding", positionEmbedding);
         register_module("layers", layers);
@@ -142,17 +141,19 @@ public sealed class TransformerClassifier : TextClassifierModule
         private readonly LayerNorm feedForwardNorm;
         private readonly Linear feedForwardIn;
         private readonly Linear feedForwardOut;
-        private readonly Dropout dropout;
+        private readonly SeededDropout dropout;
 
-        public EncoderLayer(TransformerConfig config)
+        public EncoderLayer(TransformerConfig config, Generator? generator)
             : base(nameof(EncoderLayer))
         {
             attentionNorm = nn.LayerNorm(config.ModelDim);
-            attention = new SelfAttention(config);
+            attention = new SelfAttention(config, generator);
             feedForwardNorm = nn.LayerNorm(config.ModelDim);
             feedForwardIn = nn.Linear(config.ModelDim, config.FeedForwardDim);
             feedForwardOut = nn.Linear(config.FeedForwardDim, config.ModelDim);
-            dropout = nn.Dropout(config.Dropout);
+            SeededInit.Linear(feedForwardIn, generator);
+            SeededInit.Linear(feedForwardOut, generator);
+            dropout = new SeededDropout(config.Dropout);
             register_module("attention_norm", attentionNorm);
             register_module("attention", attention);
             register_module("feed_forward_norm", feedForwardNorm);
@@ -183,11 +184,11 @@ public sealed class TransformerClassifier : TextClassifierModule
         private readonly Linear key;
         private readonly Linear value;
         private readonly Linear output;
-        private readonly Dropout dropout;
+        private readonly SeededDropout dropout;
         private readonly int heads;
         private readonly int headDim;
 
-        public SelfAttention(TransformerConfig config)
+        public SelfAttention(TransformerConfig config, Generator? generator)
             : base(nameof(SelfAttention))
         {
             heads = config.Heads;
@@ -196,7 +197,12 @@ public sealed class TransformerClassifier : TextClassifierModule
             key = nn.Linear(config.ModelDim, config.ModelDim);
             value = nn.Linear(config.ModelDim, config.ModelDim);
             output = nn.Linear(config.ModelDim, config.ModelDim);
-            dropout = nn.Dropout(config.Dropout);
+            foreach (var projection in new[] { query, key, value, output })
+            {
+                SeededInit.Linear(projection, generator);
+            }
+
+            dropout = new SeededDropout(config.Dropout);
             register_module("query", query);
             register_module("key", key);
             register_module("value", value);
