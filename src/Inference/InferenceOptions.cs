@@ -27,6 +27,7 @@ public enum ExecutionProviderPreference
 ///   "BatchingEnabled": true,
 ///   "MaxInputsPerRequest": 256,
 ///   "MaxTextLength": 10000,
+///   "DefaultTopK": 3,                    // capped at the model's label count
 ///   "DefaultAlias": "production",
 ///   "ResolutionCacheMilliseconds": 2000,
 ///   "PreloadOnStart": false
@@ -80,6 +81,14 @@ public sealed class InferenceOptions
     /// <summary>Longest text accepted, in UTF-16 characters.</summary>
     [Range(1, 10_000_000)]
     public int MaxTextLength { get; set; } = 10_000;
+
+    /// <summary>
+    /// How many of the best labels a prediction lists when the request does not say: this many, or every label of a
+    /// model that has fewer (a two-label model lists both), so that a request without <c>top_k</c> suits every model.
+    /// A <c>top_k</c> the request names must lie between 1 and the model's label count.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int DefaultTopK { get; set; } = 3;
 
     /// <summary>The alias a request without a version is served by; the latest version when the model has no such alias.</summary>
     [Required]

@@ -4,7 +4,10 @@ namespace TextClassification.Api.Contracts;
 
 /// <summary>The body of <c>POST /v1/models/{name}/predict</c>.</summary>
 /// <param name="Inputs">The texts to classify, at least one.</param>
-/// <param name="TopK">How many of the best labels to list per text (default 3, at most the model's label count).</param>
+/// <param name="TopK">
+/// How many of the best labels to list per text, from 1 to the model's label count. Left out: the smaller of
+/// <c>Inference:DefaultTopK</c> (3 by default) and the model's label count.
+/// </param>
 public sealed record PredictRequest(IReadOnlyList<string?>? Inputs, int? TopK);
 
 /// <summary>What a model said about each input, in input order.</summary>

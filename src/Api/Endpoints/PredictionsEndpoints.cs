@@ -11,15 +11,15 @@ namespace TextClassification.Api.Endpoints;
 /// <summary><c>POST /v1/models/{name}[/versions/{version}]/predict</c>: classify texts with a registered model.</summary>
 internal static class PredictionsEndpoints
 {
-    /// <summary>How many of the best labels each prediction lists when the request does not say.</summary>
-    public const int DefaultTopK = 3;
-
     private const string Description = """
         Classifies each text in `inputs` (at least one; at most `Inference:MaxInputsPerRequest`, 256 by default; each
         at most `Inference:MaxTextLength` characters). For each text: `label` and its `score` (softmax probability),
-        and `top_k` (default 3) best labels. When the best score is below the model's out-of-scope threshold, `label`
-        is null and `out_of_scope` is true: the model does not know. Without a version the `production` alias is used
-        when it exists, else the latest version. Concurrent requests are batched on the server.
+        and its `top_k` best labels, best first. `top_k` may be left out: it is then the smaller of
+        `Inference:DefaultTopK` (3 by default) and the model's label count, so a two-label model lists both; a `top_k`
+        that is named must be between 1 and the model's label count, else the request is refused with 400. When the
+        best score is below the model's out-of-scope threshold, `label` is null and `out_of_scope` is true: the model
+        does not know. Without a version the `production` alias is used when it exists, else the latest version.
+        Concurrent requests are batched on the server.
         """;
 
     public static IEndpointRouteBuilder MapPredictionsEndpoints(this IEndpointRouteBuilder app)
@@ -67,7 +67,7 @@ internal static class PredictionsEndpoints
             throw new RequestValidationException([ProblemError.ForField("inputs", "inputs is required: a list of texts to classify.")]);
         }
 
-        var result = await predictions.PredictAsync(selector, request.Inputs, request.TopK ?? DefaultTopK, cancellationToken);
+        var result = await predictions.PredictAsync(selector, request.Inputs, request.TopK, cancellationToken);
         return TypedResults.Ok(PredictResponse.From(result));
     }
 

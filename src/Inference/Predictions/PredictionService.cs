@@ -19,10 +19,17 @@ public sealed class PredictionService(ModelRegistry registry, ServingMetrics met
     private readonly InferenceOptions settings = options.Value;
 
     /// <summary>Predicts a label for each of <paramref name="texts"/>.</summary>
+    /// <param name="selector">The model, and the version when one is named.</param>
+    /// <param name="texts">The texts to classify.</param>
+    /// <param name="topK">
+    /// How many of the best labels to list per text, from 1 to the model's label count; null for the default, the
+    /// smaller of <see cref="InferenceOptions.DefaultTopK"/> and the model's label count.
+    /// </param>
+    /// <param name="cancellationToken">Cancels waiting for the model and the run.</param>
     /// <exception cref="InvalidInputException">The texts or <paramref name="topK"/> are not acceptable; the index names the text.</exception>
     /// <exception cref="ModelNotFoundException">The model or version does not exist.</exception>
     /// <exception cref="ModelUnavailableException">The version exists but cannot be served.</exception>
-    public async Task<PredictionResult> PredictAsync(ModelSelector selector, IReadOnlyList<string?> texts, int topK, CancellationToken cancellationToken)
+    public async Task<PredictionResult> PredictAsync(ModelSelector selector, IReadOnlyList<string?> texts, int? topK, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(selector);
         long started = Stopwatch.GetTimestamp();
@@ -35,9 +42,12 @@ public sealed class PredictionService(ModelRegistry registry, ServingMetrics met
                 var model = await registry.GetAsync(selector, cancellationToken);
                 version = model.Version;
                 var labels = model.Metadata.Labels;
-                if (topK < 1 || topK > labels.Count)
+
+                // The default depends on the model: it must hold for a model of two labels as for one of thousands.
+                int k = topK ?? Math.Min(settings.DefaultTopK, labels.Count);
+                if (k < 1 || k > labels.Count)
                 {
-                    throw new InvalidInputException($"top_k is {topK}; it must be between 1 and the model's {labels.Count} labels.");
+                    throw new InvalidInputException($"top_k is {k}; it must be between 1 and the model's {labels.Count} labels.");
                 }
 
                 float[] logits;
@@ -54,7 +64,7 @@ public sealed class PredictionService(ModelRegistry registry, ServingMetrics met
                     throw new ModelUnavailableException(model.Name, model.Version, $"Model {model.Name}:{model.Version} was unloaded while the request waited for it.", e);
                 }
 
-                var result = new PredictionResult(model.Name, model.Version, labels, Postprocess(logits, valid.Length, model.Metadata, topK));
+                var result = new PredictionResult(model.Name, model.Version, labels, Postprocess(logits, valid.Length, model.Metadata, k));
                 metrics.CountRequest(selector.Name, version, ServingMetrics.Outcomes.Success);
                 metrics.ObserveRequest(model.Name, model.Version, Stopwatch.GetElapsedTime(started));
                 return result;

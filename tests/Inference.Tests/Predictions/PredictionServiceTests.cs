@@ -13,6 +13,7 @@ public sealed class PredictionServiceTests : IAsyncLifetime
         host = await ServingHost.StartAsync();
         await host.PublishAsync("intents", 1, TinyClassifier.Build());
         await host.PublishAsync("no-threshold", 1, TinyClassifier.Build(TinyClassifier.Metadata(threshold: null, outOfScopeLabel: null)));
+        await host.PublishAsync("sentiment", 1, TinyClassifier.Build(TinyClassifier.Metadata(threshold: null, outOfScopeLabel: null) with { Labels = ["negative", "positive"] }));
         await host.PublishAsync("never-exported", 1, onnx: null);
     }
 
@@ -109,6 +110,29 @@ public sealed class PredictionServiceTests : IAsyncLifetime
 
         Assert.Null(error.Index);
         Assert.Contains("257 texts; the limit is 256", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("intents", 3)]
+    [InlineData("sentiment", 2)]
+    public async Task Without_top_k_a_prediction_lists_three_labels_or_every_label_of_a_smaller_model(string model, int listed)
+    {
+        var result = await host.Predictions.PredictAsync(new ModelSelector(model), ["alpha", "beta gamma"], topK: null, CancellationToken.None);
+
+        // Neither model has more than three labels, so each prediction ranks every one of them.
+        Assert.All(result.Predictions, p => Assert.Equal(listed, p.TopK.Count));
+        Assert.All(result.Predictions, p => Assert.Equal(result.Labels.Order(StringComparer.Ordinal), p.TopK.Select(s => s.Label).Order(StringComparer.Ordinal)));
+    }
+
+    [Fact]
+    public async Task The_configured_default_top_k_applies_when_the_request_names_none()
+    {
+        await using var configured = await ServingHost.StartAsync(new Dictionary<string, string?> { ["DefaultTopK"] = "2" });
+        await configured.PublishAsync("intents", 1, TinyClassifier.Build());
+
+        var result = await configured.Predictions.PredictAsync(new ModelSelector("intents"), ["alpha"], topK: null, CancellationToken.None);
+
+        Assert.Equal(["greeting", "weather"], result.Predictions[0].TopK.Select(s => s.Label));
     }
 
     [Theory]
