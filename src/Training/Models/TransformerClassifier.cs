@@ -147,7 +147,7 @@ public sealed class TransformerClassifier : TextClassifierModule
             : base(nameof(EncoderLayer))
         {
             attentionNorm = nn.LayerNorm(config.ModelDim);
-            attention = new SelfAttention(config, generator);
+            attention = new SelfAttention(config.ModelDim, config.Heads, config.Dropout, generator);
             feedForwardNorm = nn.LayerNorm(config.ModelDim);
             feedForwardIn = nn.Linear(config.ModelDim, config.FeedForwardDim);
             feedForwardOut = nn.Linear(config.FeedForwardDim, config.ModelDim);
@@ -175,61 +175,5 @@ public sealed class TransformerClassifier : TextClassifierModule
             x = x + dropout.forward(feedForwardOut.forward(dropout.forward(hidden)));
             return x.MoveToOuterDisposeScope();
         }
-    }
-
-    /// <summary>Multi-head self-attention over the unmasked keys.</summary>
-    private sealed class SelfAttention : nn.Module<Tensor, Tensor, Tensor>
-    {
-        private readonly Linear query;
-        private readonly Linear key;
-        private readonly Linear value;
-        private readonly Linear output;
-        private readonly SeededDropout dropout;
-        private readonly int heads;
-        private readonly int headDim;
-
-        public SelfAttention(TransformerConfig config, Generator? generator)
-            : base(nameof(SelfAttention))
-        {
-            heads = config.Heads;
-            headDim = config.ModelDim / config.Heads;
-            query = nn.Linear(config.ModelDim, config.ModelDim);
-            key = nn.Linear(config.ModelDim, config.ModelDim);
-            value = nn.Linear(config.ModelDim, config.ModelDim);
-            output = nn.Linear(config.ModelDim, config.ModelDim);
-            foreach (var projection in new[] { query, key, value, output })
-            {
-                SeededInit.Linear(projection, generator);
-            }
-
-            dropout = new SeededDropout(config.Dropout);
-            register_module("query", query);
-            register_module("key", key);
-            register_module("value", value);
-            register_module("output", output);
-            register_module("dropout", dropout);
-        }
-
-        /// <summary>Children are registered by name above (see <see cref="TextClassifierModule"/>).</summary>
-        protected override void RegisterComponents()
-        {
-        }
-
-        public override Tensor forward(Tensor x, Tensor keyBias)
-        {
-            using var scope = NewDisposeScope();
-            long batch = x.shape[0];
-            long length = x.shape[1];
-            var q = SplitHeads(query.forward(x), batch, length);
-            var k = SplitHeads(key.forward(x), batch, length);
-            var v = SplitHeads(value.forward(x), batch, length);
-            var scores = q.matmul(k.transpose(-2, -1)).div(Math.Sqrt(headDim)) + keyBias;
-            var probabilities = dropout.forward(nn.functional.softmax(scores, -1));
-            var context = probabilities.matmul(v).transpose(1, 2).reshape(batch, length, heads * headDim);
-            return output.forward(context).MoveToOuterDisposeScope();
-        }
-
-        private Tensor SplitHeads(Tensor projected, long batch, long length) =>
-            projected.reshape(batch, length, heads, headDim).transpose(1, 2);
     }
 }

@@ -58,6 +58,7 @@ public sealed class RepeatabilityTests
         var undisturbed = Trainer.Train(request, quiet);
 
         using var stop = new CancellationTokenSource();
+        using var firstExport = new ManualResetEventSlim();
         var exporter = Task.Factory.StartNew(
             () =>
             {
@@ -66,12 +67,16 @@ public sealed class RepeatabilityTests
                 {
                     using var module = ClassifierOnnxExporter.LoadServingModule(undisturbed.Model);
                     exports++;
+                    firstExport.Set();
                 }
 
                 return exports;
             },
             TaskCreationOptions.LongRunning);
-        var concurrent = new RecordingObserver();
+
+        // The run waits after its first step until the other thread has built a module, so the two surely overlap
+        // however the threads are scheduled on a loaded machine.
+        var concurrent = new StepHook(() => firstExport.Wait(TimeSpan.FromMinutes(1)));
         var disturbed = Trainer.Train(request, concurrent);
         stop.Cancel();
         int exports = await exporter;
