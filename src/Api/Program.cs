@@ -20,6 +20,7 @@ app.MapHealthEndpoints();
 if (app.Services.GetRequiredService<IOptions<JobsOptions>>().Value.ServesApi)
 {
     app.MapDatasetsEndpoints();
+    app.MapBaseModelsEndpoints();
     app.MapFineTuningJobsEndpoints();
     app.MapModelsEndpoints();
     app.MapPredictionsEndpoints();

@@ -26,6 +26,7 @@ public static class TrainingServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<TrainingDevice>();
+        services.AddSingleton<BaseModels.BaseModelCatalog>();
 
         services.AddOptions<JobsOptions>()
             .BindConfiguration(JobsOptions.SectionName)

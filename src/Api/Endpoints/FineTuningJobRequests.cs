@@ -5,6 +5,7 @@ using TextClassification.Api.Problems;
 using TextClassification.Inference.Sessions;
 using TextClassification.Persistence;
 using TextClassification.Persistence.Entities;
+using TextClassification.Training.BaseModels;
 using TextClassification.Training.Jobs;
 using TextClassification.Training.Loop;
 using TextClassification.Training.Models;
@@ -16,14 +17,16 @@ namespace TextClassification.Api.Endpoints;
 /// missing, malformed or out-of-range value, 404 for a dataset or base model that does not exist, 422 for values
 /// that are well-formed but cannot be used (an unknown architecture, an out-of-scope label the data lacks).
 /// </summary>
-internal sealed class FineTuningJobRequests(ServiceDbContext db, TimeProvider clock)
+internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalog baseModels, TimeProvider clock)
 {
     public const string Description = """
         Starts training a classifier on an uploaded dataset. Required: `training_dataset_id` and `model` (the registry
         name the result is published under, `[a-z0-9][a-z0-9._-]{0,63}`). Optional: `validation_dataset_id` (else
-        `validation_split` of the training data, stratified by label, default 0.1), `base_model` (`name:version` of a
+        `validation_split` of the training data, stratified by label, default 0.1), `base_model` (a pretrained encoder
+        from `GET /v1/base-models`, such as `minilm-l6`, to fine-tune with a new head; or `name:version` of a
         registered model to start from: its tokenizer and weights are reused, and its classification head is rebuilt
-        when the labels differ), `architecture` (`ngram-bag`, the default, or `transformer`), `hyperparameters` (any
+        when the labels differ), `architecture` (`ngram-bag`, the default, `transformer`, or `bert`, which a
+        pretrained encoder implies), `hyperparameters` (any
         subset; the rest take the architecture's defaults, and the job shows them resolved) and `out_of_scope_label`
         (a label meaning "none of the intents", such as `oos`: it is not trained as a class, and a confidence
         threshold for answering "I don't know" is chosen on the validation data), `quantization` (`none`, the
@@ -76,15 +79,22 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, TimeProvider cl
         }
 
         ModelReference? baseModel = null;
+        BaseModelDescription? encoder = null;
         if (request.BaseModel is not null)
         {
-            if (!ModelReference.TryParse(request.BaseModel, out var parsed))
+            if (baseModels.TryDescribe(request.BaseModel, out var pretrained))
             {
-                errors.Add(ProblemError.ForField("base_model", $"'{request.BaseModel}' is not name:version (for example support-intents:3)."));
+                encoder = pretrained;
+            }
+            else if (ModelReference.TryParse(request.BaseModel, out var parsed))
+            {
+                baseModel = parsed;
             }
             else
             {
-                baseModel = parsed;
+                string known = string.Join(", ", baseModels.List().Select(m => m.Id));
+                errors.Add(ProblemError.ForField("base_model",
+                    $"'{request.BaseModel}' is neither a base model ({(known.Length == 0 ? "none is installed" : known)}; see GET /v1/base-models) nor a model version as name:version (for example support-intents:3)."));
             }
         }
 
@@ -107,8 +117,8 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, TimeProvider cl
                     $"No model version {baseModel} is registered.", [ProblemError.ForField("base_model", $"{baseModel} does not exist.")]);
         }
 
-        // A job that starts from a base model trains the base model's architecture.
-        string architectureName = request.Architecture ?? baseVersion?.Architecture ?? ArchitectureRegistry.Default;
+        // A job that starts from a base model (a pretrained encoder or a registered version) trains its architecture.
+        string architectureName = request.Architecture ?? encoder?.Architecture ?? baseVersion?.Architecture ?? ArchitectureRegistry.Default;
         ArchitectureRegistry.TryGet(architectureName, out var architecture);
         var unusable = new List<ProblemError>();
         if (architecture is null)
@@ -119,6 +129,15 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, TimeProvider cl
         else if (baseVersion is not null && baseVersion.Architecture != architecture.Name)
         {
             unusable.Add(ProblemError.ForField("architecture", $"The base model is a {baseVersion.Architecture} model; a job that starts from it trains the same architecture."));
+        }
+        else if (encoder is not null && encoder.Architecture != architecture.Name)
+        {
+            unusable.Add(ProblemError.ForField("architecture", $"The base model {encoder.Id} is a {encoder.Architecture} encoder; a job that starts from it trains {encoder.Architecture}."));
+        }
+        else if (architecture.Name == ArchitectureRegistry.Bert && encoder is null && baseVersion is null)
+        {
+            unusable.Add(ProblemError.ForField("base_model",
+                $"A {ArchitectureRegistry.Bert} job fine-tunes a pretrained encoder: name one as base_model ({string.Join(", ", baseModels.List().Select(m => m.Id))})."));
         }
 
         if (request.OutOfScopeLabel is { } oos && training.Labels.All(l => l.Label != oos))
@@ -151,7 +170,7 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, TimeProvider cl
         {
             Id = ResourceId.New(ResourceId.FineTuningJobPrefix, clock),
             Model = request.Model!,
-            BaseModel = baseVersion is null ? null : $"{baseVersion.ModelName}:{baseVersion.Version}",
+            BaseModel = encoder?.Id ?? (baseVersion is null ? null : $"{baseVersion.ModelName}:{baseVersion.Version}"),
             Architecture = architecture.Name,
             HyperparametersJson = JsonSerializer.Serialize(hyperparameters, TrainingJson.Options),
             TrainingDatasetId = training.Id,

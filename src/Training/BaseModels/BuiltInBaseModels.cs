@@ -1,3 +1,4 @@
+using TextClassification.Inference.Tokenization;
 using TextClassification.Training.Models;
 
 namespace TextClassification.Training.BaseModels;
@@ -42,6 +43,17 @@ public static class BuiltInBaseModels
         Directory: Path.Combine(AppContext.BaseDirectory, "base-models", MiniLmL6));
 
     public static IReadOnlyList<BuiltInBaseModel> All { get; } = [MiniLm];
+
+    /// <summary>
+    /// BERT's tokenizer settings for a vocabulary: uncased ones lower-case and strip accents; CJK characters are
+    /// split one per token (as BERT's own tokenizer does by default).
+    /// </summary>
+    public static TokenizerSettings WordPieceSettings(bool lowerCase, int maxSequenceLength) => new()
+    {
+        Kind = TokenizerKind.WordPiece,
+        CaseFold = lowerCase,
+        MaxSequenceLength = maxSequenceLength,
+    };
 
     public static bool TryGet(string id, out BuiltInBaseModel model)
     {

@@ -14,7 +14,7 @@ namespace TextClassification.Training.Export;
 /// </summary>
 /// <remarks>
 /// TorchSharp cannot export ONNX, so each architecture has a graph writer that repeats its forward pass op for op
-/// (<see cref="NGramBagOnnxGraph"/>, <see cref="TransformerOnnxGraph"/>). Nothing here proves the two agree; that is
+/// (<see cref="NGramBagOnnxGraph"/>, <see cref="TransformerOnnxGraph"/>, <see cref="BertOnnxGraph"/>). Nothing here proves the two agree; that is
 /// <see cref="ClassifierParity"/>'s job, and an export is published only after it passes.
 /// </remarks>
 public static class ClassifierOnnxExporter
@@ -59,6 +59,7 @@ public static class ClassifierOnnxExporter
         {
             NGramBagConfig bag => NGramBagOnnxGraph.Write(layers, bag, ids, mask),
             TransformerConfig encoder => TransformerOnnxGraph.Write(layers, encoder, ids, mask),
+            BertConfig bert => BertOnnxGraph.Write(layers, bert, ids, mask),
             _ => throw new NotSupportedException($"No ONNX graph writer for {config.GetType().Name}."),
         };
         builder.AddOutput(logits, ClassifierMetadata.LogitsName, OnnxElementType.Float, BatchAxis, config.LabelCount);

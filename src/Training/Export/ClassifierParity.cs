@@ -66,9 +66,12 @@ public static class ClassifierParity
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(sampleTexts);
         // A transformer cannot take more positions than its table has; an n-gram bag takes what the tokenizer gives.
-        int longest = config is TransformerConfig encoder
-            ? Math.Min(encoder.MaxPositions, tokenizer.MaxSequenceLength)
-            : tokenizer.MaxSequenceLength;
+        int longest = config switch
+        {
+            TransformerConfig encoder => Math.Min(encoder.MaxPositions, tokenizer.MaxSequenceLength),
+            BertConfig bert => Math.Min(bert.MaxPositions, tokenizer.MaxSequenceLength),
+            _ => tokenizer.MaxSequenceLength,
+        };
         var batches = new List<OnnxParityBatch>(OnnxParityBatch.Standard(config.VocabularySize, longest, TextTokenizer.PaddingId));
         if (sampleTexts.Count == 0)
         {

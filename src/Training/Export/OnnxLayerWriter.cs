@@ -65,9 +65,41 @@ internal sealed class OnnxLayerWriter(OnnxGraphBuilder builder, IReadOnlyDiction
         return Builder.Add(Builder.MatMul(x, weight), Weight($"{layer}.bias"));
     }
 
-    /// <summary>TorchSharp's LayerNorm (epsilon 1e-5) over the last axis, weights <c>{layer}.weight</c> and <c>{layer}.bias</c>.</summary>
-    public string LayerNorm(string x, string layer) =>
-        Builder.LayerNormalization(x, Weight($"{layer}.weight"), Weight($"{layer}.bias"), axis: -1, epsilon: 1e-5f);
+    /// <summary>
+    /// LayerNorm over the last axis, weights <c>{layer}.weight</c> and <c>{layer}.bias</c>, with TorchSharp's default
+    /// epsilon 1e-5 unless the module chose another (BERT's 1e-12).
+    /// </summary>
+    public string LayerNorm(string x, string layer, double epsilon = 1e-5) =>
+        Builder.LayerNormalization(x, Weight($"{layer}.weight"), Weight($"{layer}.bias"), axis: -1, epsilon: (float)epsilon);
+
+    /// <summary>
+    /// <c>Models.SelfAttention</c> with its state under <paramref name="prefix"/>: projections, heads split as
+    /// <c>[batch, heads, sequence, head_dim]</c>, scaled scores plus <paramref name="keyBias"/>, softmax over keys, heads
+    /// merged, output projection.
+    /// </summary>
+    /// <param name="x">The sequence, <c>[batch, sequence, width]</c>.</param>
+    /// <param name="keyBias"><c>[batch, 1, 1, sequence]</c>: 0 on real keys, a large negative number on padding.</param>
+    /// <param name="prefix">The attention block's state-dict prefix, ending in a dot.</param>
+    /// <param name="heads">Attention heads.</param>
+    /// <param name="width">The model's width.</param>
+    public string SelfAttention(string x, string keyBias, string prefix, int heads, int width)
+    {
+        var b = Builder;
+        long headDim = width / heads;
+
+        // [batch, sequence, width] → [batch, heads, sequence, head_dim]; Reshape's 0 keeps batch and sequence dynamic.
+        string SplitHeads(string projected) => b.Transpose(b.Reshape(projected, 0, 0, heads, headDim), 0, 2, 1, 3);
+
+        string query = SplitHeads(LinearOverSequence(x, prefix + "query"));
+        string key = SplitHeads(LinearOverSequence(x, prefix + "key"));
+        string value = SplitHeads(LinearOverSequence(x, prefix + "value"));
+        string scores = b.Add(
+            b.Div(b.MatMul(query, b.Transpose(key, 0, 1, 3, 2)), b.Scalar((float)Math.Sqrt(headDim))),
+            keyBias);
+        string context = b.MatMul(b.Softmax(scores, axis: -1), value);
+        string merged = b.Reshape(b.Transpose(context, 0, 2, 1, 3), 0, 0, width);
+        return LinearOverSequence(merged, prefix + "output");
+    }
 
     /// <summary>
     /// The mean of <paramref name="states"/> <c>[batch, sequence, width]</c> over real positions, as

@@ -39,27 +39,8 @@ internal static class TransformerOnnxGraph
     private static string EncoderLayer(OnnxLayerWriter layers, TransformerConfig config, string x, string keyBias, string prefix)
     {
         var b = layers.Builder;
-        x = b.Add(x, SelfAttention(layers, config, layers.LayerNorm(x, prefix + "attention_norm"), keyBias, prefix + "attention."));
+        x = b.Add(x, layers.SelfAttention(layers.LayerNorm(x, prefix + "attention_norm"), keyBias, prefix + "attention.", config.Heads, config.ModelDim));
         string hidden = b.Gelu(layers.LinearOverSequence(layers.LayerNorm(x, prefix + "feed_forward_norm"), prefix + "feed_forward_in"));
         return b.Add(x, layers.LinearOverSequence(hidden, prefix + "feed_forward_out"));
-    }
-
-    private static string SelfAttention(OnnxLayerWriter layers, TransformerConfig config, string x, string keyBias, string prefix)
-    {
-        var b = layers.Builder;
-        long headDim = config.ModelDim / config.Heads;
-
-        // [batch, sequence, model] → [batch, heads, sequence, head_dim]; Reshape's 0 keeps batch and sequence dynamic.
-        string SplitHeads(string projected) => b.Transpose(b.Reshape(projected, 0, 0, config.Heads, headDim), 0, 2, 1, 3);
-
-        string query = SplitHeads(layers.LinearOverSequence(x, prefix + "query"));
-        string key = SplitHeads(layers.LinearOverSequence(x, prefix + "key"));
-        string value = SplitHeads(layers.LinearOverSequence(x, prefix + "value"));
-        string scores = b.Add(
-            b.Div(b.MatMul(query, b.Transpose(key, 0, 1, 3, 2)), b.Scalar((float)Math.Sqrt(headDim))),
-            keyBias);
-        string context = b.MatMul(b.Softmax(scores, axis: -1), value);
-        string merged = b.Reshape(b.Transpose(context, 0, 2, 1, 3), 0, 0, config.ModelDim);
-        return layers.LinearOverSequence(merged, prefix + "output");
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using TextClassification.Persistence;
 using TextClassification.Persistence.Artifacts;
 using TextClassification.Persistence.Entities;
+using TextClassification.Training.BaseModels;
 using TextClassification.Training.Checkpoints;
 using TextClassification.Training.Data;
 using TextClassification.Training.Export.Onnx;
@@ -63,7 +64,10 @@ public sealed partial class FineTuningJobExecution(
         }
 
         var resume = await LatestCheckpointAsync(db, jobId, cancellationToken);
-        var baseModel = resume is null && job.BaseModel is not null ? await BaseModelAsync(db, job.BaseModel, cancellationToken) : null;
+        // base_model is a pretrained encoder's id (minilm-l6) or a registered version (name:version).
+        bool fromEncoder = job.BaseModel is not null && !job.BaseModel.Contains(':', StringComparison.Ordinal);
+        var baseModel = resume is null && job.BaseModel is not null && !fromEncoder ? await BaseModelAsync(db, job.BaseModel, cancellationToken) : null;
+        var pretrained = resume is null && fromEncoder ? LoadEncoder(job.BaseModel!) : null;
         if (resume is not null)
         {
             await events.AppendAsync(jobId, "info", JobEventTypes.Resumed,
@@ -79,6 +83,7 @@ public sealed partial class FineTuningJobExecution(
             OutOfScopeLabel = job.OutOfScopeLabel,
             Resume = resume,
             BaseModel = baseModel,
+            Pretrained = pretrained,
             Device = device.Device,
         };
 
@@ -239,6 +244,18 @@ public sealed partial class FineTuningJobExecution(
 
         await using var stream = await artifacts.OpenReadAsync(latest.ArtifactKey, latest.Sha256, latest.SizeBytes, cancellationToken);
         return TrainingCheckpoint.ReadFrom(stream);
+    }
+
+    private static PretrainedEncoder LoadEncoder(string id)
+    {
+        try
+        {
+            return BaseModelCatalog.Load(id);
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidDataException or FileNotFoundException)
+        {
+            throw new TrainingFailedException(TrainingFailedException.BaseModelUnusable, $"The base model {id} cannot be used: {e.Message}", e);
+        }
     }
 
     private async Task<TrainingCheckpoint> BaseModelAsync(ServiceDbContext db, string reference, CancellationToken cancellationToken)

@@ -62,6 +62,15 @@ public sealed record Hyperparameters
     [JsonPropertyName("seed")]
     public int Seed { get; init; } = 42;
 
+    /// <summary>
+    /// Pretrained encoders only: how many of the top encoder layers train (the head always does). Null (written
+    /// <c>"all"</c> by callers) trains every layer and the embeddings; 0 freezes the whole encoder and trains the
+    /// head alone.
+    /// </summary>
+    [JsonPropertyName("train_layers")]
+    [JsonConverter(typeof(TrainLayersJsonConverter))]
+    public int? TrainLayers { get; init; }
+
     /// <summary>Problems with these values, each naming its field as serialised; empty when the run can start.</summary>
     public IReadOnlyList<HyperparameterError> Validate()
     {
@@ -76,6 +85,7 @@ public sealed record Hyperparameters
         Check(Enum.IsDefined(LearningRateSchedule), "lr_schedule", "must be linear, cosine or constant");
         Check(EarlyStoppingPatience is >= 0 and <= 1000, "early_stopping_patience", "must be between 0 and 1000");
         Check(LabelSmoothing >= 0 && LabelSmoothing < 1, "label_smoothing", "must be at least 0 and less than 1");
+        Check(TrainLayers is null or (>= 0 and <= 48), "train_layers", "must be \"all\" or a layer count between 0 and 48");
         return errors;
 
         // The comparisons are written so that NaN fails them.
@@ -132,6 +142,11 @@ public sealed record HyperparameterOverrides
     [JsonPropertyName("seed")]
     public int? Seed { get; init; }
 
+    /// <summary><c>"all"</c> or a number of top encoder layers; see <see cref="Hyperparameters.TrainLayers"/>.</summary>
+    [JsonPropertyName("train_layers")]
+    [JsonConverter(typeof(TrainLayersJsonConverter))]
+    public int? TrainLayers { get; init; }
+
     public Hyperparameters ApplyTo(Hyperparameters defaults)
     {
         ArgumentNullException.ThrowIfNull(defaults);
@@ -148,6 +163,40 @@ public sealed record HyperparameterOverrides
             EarlyStoppingPatience = EarlyStoppingPatience ?? defaults.EarlyStoppingPatience,
             LabelSmoothing = LabelSmoothing ?? defaults.LabelSmoothing,
             Seed = Seed ?? defaults.Seed,
+            TrainLayers = TrainLayers ?? defaults.TrainLayers,
         };
+    }
+}
+
+/// <summary>
+/// <c>train_layers</c> on the wire: a layer count, or <c>"all"</c> (null here). Written as <c>"all"</c> too, so what a
+/// job shows can be sent back as it is.
+/// </summary>
+internal sealed class TrainLayersJsonConverter : JsonConverter<int?>
+{
+    public const string All = "all";
+
+    public override bool HandleNull => true;
+
+    public override int? Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
+        reader.TokenType switch
+        {
+            System.Text.Json.JsonTokenType.Null => null,
+            System.Text.Json.JsonTokenType.String when reader.ValueTextEquals(All) => null,
+            System.Text.Json.JsonTokenType.Number when reader.TryGetInt32(out int layers) => layers,
+            _ => throw new System.Text.Json.JsonException($"train_layers must be \"{All}\" or a whole number of layers."),
+        };
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, int? value, System.Text.Json.JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        if (value is { } layers)
+        {
+            writer.WriteNumberValue(layers);
+        }
+        else
+        {
+            writer.WriteStringValue(All);
+        }
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using TextClassification.Inference.Tokenization;
+using TextClassification.Training.BaseModels;
 using TextClassification.Training.Checkpoints;
 using TextClassification.Training.Data;
 using TextClassification.Training.Models;
@@ -40,7 +41,7 @@ public static class Trainer
         var clock = Stopwatch.StartNew();
         var plan = Plan.Make(request);
         using var run = new Run(plan, request.Device ?? CPU);
-        run.Initialise(request.Resume, request.BaseModel);
+        run.Initialise(request.Resume, request.BaseModel, request.Pretrained);
 
         int epochs = plan.Hyperparameters.Epochs;
         bool stoppedEarly = false;
@@ -139,6 +140,25 @@ public static class Trainer
 
                 tokenizer = baseModel.Tokenizer with { Settings = baseModel.Tokenizer.Settings with { MaxSequenceLength = hyperparameters.MaxSequenceLength } };
                 config = baseModel.ModelConfig with { LabelCount = labels.Length, Dropout = hyperparameters.Dropout };
+            }
+            else if (request.Pretrained is { } pretrained)
+            {
+                if (architecture.Name != ArchitectureRegistry.Bert)
+                {
+                    throw new TrainingRequestException($"The pretrained encoder {pretrained.Id} is a {ArchitectureRegistry.Bert} model; this run asks for {architecture.Name}.");
+                }
+
+                if (hyperparameters.MaxSequenceLength > pretrained.Config.MaxPositions)
+                {
+                    throw new TrainingRequestException($"max_sequence_length {hyperparameters.MaxSequenceLength} exceeds the {pretrained.Id} encoder's {pretrained.Config.MaxPositions} positions.");
+                }
+
+                tokenizer = pretrained.Tokenizer with { Settings = pretrained.Tokenizer.Settings with { MaxSequenceLength = hyperparameters.MaxSequenceLength } };
+                config = pretrained.Config with { LabelCount = labels.Length, Dropout = hyperparameters.Dropout };
+            }
+            else if (architecture.Name == ArchitectureRegistry.Bert)
+            {
+                throw new TrainingRequestException($"A {ArchitectureRegistry.Bert} model is fine-tuned from a pretrained encoder; name one as the base model.");
             }
             else
             {
@@ -250,7 +270,7 @@ public static class Trainer
 
         public bool Finished { get; private set; }
 
-        public void Initialise(TrainingCheckpoint? resume, TrainingCheckpoint? baseModel)
+        public void Initialise(TrainingCheckpoint? resume, TrainingCheckpoint? baseModel, PretrainedEncoder? pretrained)
         {
             if (resume is not null)
             {
@@ -259,6 +279,16 @@ public static class Trainer
             else if (baseModel is not null)
             {
                 ModelWeights.LoadForLabels(model, baseModel.ServingWeights, baseModel.Labels, plan.Labels);
+            }
+            else if (pretrained is not null)
+            {
+                pretrained.Weights.LoadInto((BertClassifier)model);
+            }
+
+            // Frozen layers are decided before the optimizer exists, so that it keeps no state for them.
+            if (model is BertClassifier bert && h.TrainLayers is int trainLayers)
+            {
+                bert.FreezeBelowTopLayers(trainLayers);
             }
 
             optimizer = CreateOptimizer();
@@ -288,7 +318,7 @@ public static class Trainer
             var order = Shuffle(plan.TrainTexts.Count, new Random(ShuffleSeed(h.Seed, epoch)));
 
             model.train();
-            var parameters = model.parameters().ToArray();
+            var parameters = model.parameters().Where(p => p.requires_grad).ToArray();
             var batch = new TokenizedBatch();
             var texts = new List<string>(h.BatchSize);
             double lossSum = 0;
@@ -439,7 +469,7 @@ public static class Trainer
         /// </summary>
         private InPlaceAdamW CreateOptimizer()
         {
-            var named = model.named_parameters().ToList();
+            var named = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
             bool Decays(string name) => !name.EndsWith(".bias", StringComparison.Ordinal) && !name.Contains("norm", StringComparison.Ordinal);
             var groups = new List<AdamW.ParamGroup>
             {

@@ -1,4 +1,5 @@
 using TextClassification.Inference.Tokenization;
+using TextClassification.Training.BaseModels;
 using TextClassification.Training.Checkpoints;
 using TextClassification.Training.Data;
 using TextClassification.Training.Models;
@@ -37,6 +38,12 @@ public sealed record TrainingRequest
     /// rebuilt for this run's labels, keeping the rows of labels both share. Must be the same architecture.
     /// </summary>
     public TrainingCheckpoint? BaseModel { get; init; }
+
+    /// <summary>
+    /// A pretrained encoder to fine-tune (architecture <c>bert</c>): its tokenizer and encoder weights are used, with a
+    /// new head for this run's labels. Ignored when resuming (the checkpoint holds the weights).
+    /// </summary>
+    public PretrainedEncoder? Pretrained { get; init; }
 
     /// <summary>Tokenizer settings in place of the architecture's defaults (experiments; jobs leave it null).</summary>
     public TokenizerSettings? Tokenizer { get; init; }

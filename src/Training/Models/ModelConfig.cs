@@ -9,6 +9,7 @@ namespace TextClassification.Training.Models;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "architecture")]
 [JsonDerivedType(typeof(NGramBagConfig), ArchitectureRegistry.NGramBag)]
 [JsonDerivedType(typeof(TransformerConfig), ArchitectureRegistry.Transformer)]
+[JsonDerivedType(typeof(BertConfig), ArchitectureRegistry.Bert)]
 public abstract record ModelConfig
 {
     /// <summary>Rows of the token embedding: the tokenizer's <c>VocabularySize</c>.</summary>

@@ -26,7 +26,7 @@ internal static class ExportedClassifiers
 
     public static readonly int VocabularySize = new TextTokenizer(Tokenizer).VocabularySize;
 
-    /// <summary>Every exported shape: both poolings with and without a hidden layer, encoders of one and two layers.</summary>
+    /// <summary>Every exported shape: both poolings with and without a hidden layer, encoders of one and two layers, BERT with both poolings.</summary>
     public static readonly IReadOnlyDictionary<string, ModelConfig> Variants = new Dictionary<string, ModelConfig>
     {
         ["ngram-bag mean"] = Bag(NGramPooling.Mean, hidden: 0),
@@ -35,6 +35,8 @@ internal static class ExportedClassifiers
         ["ngram-bag mean_max, hidden 8"] = Bag(NGramPooling.MeanMax, hidden: 8),
         ["transformer, 1 layer"] = Encoder(layers: 1),
         ["transformer, 2 layers"] = Encoder(layers: 2),
+        ["bert, mean pooling, 2 layers"] = Bert(BertPooling.Mean, layers: 2),
+        ["bert, cls pooling, 1 layer"] = Bert(BertPooling.Cls, layers: 1),
     };
 
     public static TheoryData<string> VariantNames => [.. Variants.Keys];
@@ -65,8 +67,12 @@ internal static class ExportedClassifiers
     public static ClassifierMetadata Metadata(ModelConfig config) =>
         new(Architecture(config), Labels, Tokenizer, OutOfScopeThreshold: 0.42, OutOfScopeLabel: "oos");
 
-    public static string Architecture(ModelConfig config) =>
-        config is TransformerConfig ? ArchitectureRegistry.Transformer : ArchitectureRegistry.NGramBag;
+    public static string Architecture(ModelConfig config) => config switch
+    {
+        TransformerConfig => ArchitectureRegistry.Transformer,
+        BertConfig => ArchitectureRegistry.Bert,
+        _ => ArchitectureRegistry.NGramBag,
+    };
 
     /// <summary>Softmax probabilities <c>[texts, labels]</c> of a model in ONNX Runtime, encoded with its tokenizer.</summary>
     public static float[,] Probabilities(byte[] model, TokenizerDefinition tokenizer, IReadOnlyList<string> texts)
@@ -97,6 +103,9 @@ internal static class ExportedClassifiers
 
     private static NGramBagConfig Bag(NGramPooling pooling, int hidden) =>
         new() { VocabularySize = VocabularySize, LabelCount = Labels.Length, EmbeddingDim = 12, HiddenDim = hidden, Pooling = pooling, Dropout = 0.1 };
+
+    private static BertConfig Bert(BertPooling pooling, int layers) =>
+        new() { VocabularySize = VocabularySize, LabelCount = Labels.Length, HiddenSize = 16, Heads = 4, Layers = layers, IntermediateSize = 24, MaxPositions = MaxSequence, Pooling = pooling, Dropout = 0.1 };
 
     private static TransformerConfig Encoder(int layers) =>
         new() { VocabularySize = VocabularySize, LabelCount = Labels.Length, ModelDim = 16, Heads = 4, Layers = layers, FeedForwardDim = 24, MaxPositions = MaxSequence, Dropout = 0.1 };
