@@ -85,7 +85,11 @@ internal static class TextNormalizer
         }
     }
 
-    private static Span<char> Buffer(int length, Span<char> scratch, scoped ref char[]? rented)
+    /// <summary>
+    /// <paramref name="length"/> characters of <paramref name="scratch"/> when they fit, else of an array rented from
+    /// the shared pool into <paramref name="rented"/> (a smaller one rented before goes back).
+    /// </summary>
+    public static Span<char> Buffer(int length, Span<char> scratch, scoped ref char[]? rented)
     {
         if (length <= scratch.Length)
         {

@@ -4,22 +4,34 @@ namespace TextClassification.Inference.Tokenization;
 
 /// <summary>
 /// Turns text into the <c>input_ids</c> every model takes, identically in training and in serving. Immutable and
-/// safe to share between threads; encoding allocates nothing for texts up to <see cref="StackChars"/> characters.
+/// safe to share between threads; encoding allocates nothing for texts up to <see cref="StackChars"/> characters
+/// (WordPiece: nothing for those that need no accent stripping).
 /// </summary>
 /// <remarks>
-/// Pipeline: NFKC, case folding, word segmentation by Unicode category (see <see cref="WordSegmenter"/>), then per
-/// word, in text order: its id (learned word or <see cref="UnknownId"/>), the hashed pair with the previous word
-/// when <see cref="TokenizerSettings.WordBigramBuckets"/> is on, and the hashed character n-grams of
-/// <c>&lt;word&gt;</c> as <see cref="TokenizerSettings.CharNGrams"/> says. The sequence is cut at
+/// <para>
+/// A <see cref="TokenizerKind.WordPiece"/> definition encodes as BERT does (see <see cref="BertBasicTokenizer"/> and
+/// <see cref="WordPieceEncoder"/>): <c>[CLS]</c>, the word pieces, <c>[SEP]</c>, with the pieces cut so that the
+/// whole fits <see cref="MaxSequenceLength"/>; an empty text is <c>[CLS] [SEP]</c>. Its ids are vocab.txt's lines,
+/// <see cref="PaddingId"/> is its <c>[PAD]</c>, and <see cref="SpecialIds"/> names the others.
+/// </para>
+/// <para>
+/// The <see cref="TokenizerKind.Words"/> pipeline: NFKC, case folding, word segmentation by Unicode category (see
+/// <see cref="WordSegmenter"/>), then per word, in text order: its id (learned word or <see cref="UnknownId"/>), the
+/// hashed pair with the previous word when <see cref="TokenizerSettings.WordBigramBuckets"/> is on, and the hashed
+/// character n-grams of <c>&lt;word&gt;</c> as <see cref="TokenizerSettings.CharNGrams"/> says. The sequence is cut at
 /// <see cref="MaxSequenceLength"/>; a text that yields nothing encodes as the single id <see cref="UnknownId"/>, so
 /// every row has at least one real position (masked pooling and attention never divide by an empty row).
+/// </para>
 /// </remarks>
 public sealed class TextTokenizer
 {
+    /// <summary>The id batches are padded with, for both kinds (a WordPiece vocabulary must have <c>[PAD]</c> as id 0).</summary>
     public const long PaddingId = 0;
+
+    /// <summary>The id of a word outside the vocabulary, for the words kind; WordPiece's is <see cref="SpecialIds"/>' Unknown.</summary>
     public const long UnknownId = 1;
 
-    /// <summary>The id of <c>Vocabulary[0]</c>.</summary>
+    /// <summary>The id of <c>Vocabulary[0]</c>, for the words kind.</summary>
     public const int FirstWordId = 2;
 
     /// <summary>Longest character n-gram the settings may ask for.</summary>
@@ -33,6 +45,7 @@ public sealed class TextTokenizer
     private const uint BigramSeed = 0x811C9DC5;
     private const uint NGramSeed = 0x01000193 ^ 0x811C9DC5;
 
+    private readonly WordPieceEncoder? wordPiece;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> words;
     private readonly bool caseFold;
     private readonly CharNGramMode charNGrams;
@@ -43,6 +56,7 @@ public sealed class TextTokenizer
     private readonly long bigramOffset;
     private readonly long nGramOffset;
 
+    /// <exception cref="ArgumentException">The settings are invalid, or the vocabulary lists a word twice or, for WordPiece, lacks a special token.</exception>
     public TextTokenizer(TokenizerDefinition definition)
     {
         ArgumentNullException.ThrowIfNull(definition);
@@ -54,6 +68,14 @@ public sealed class TextTokenizer
 
         Definition = definition;
         var settings = definition.Settings;
+        MaxSequenceLength = settings.MaxSequenceLength;
+        if (settings.Kind == TokenizerKind.WordPiece)
+        {
+            wordPiece = new WordPieceEncoder(definition);
+            VocabularySize = definition.Vocabulary.Count;
+            return;
+        }
+
         var vocabulary = new Dictionary<string, int>(definition.Vocabulary.Count, StringComparer.Ordinal);
         for (int i = 0; i < definition.Vocabulary.Count; i++)
         {
@@ -70,7 +92,6 @@ public sealed class TextTokenizer
         nGramMax = settings.CharNGramMax;
         bigramBuckets = (uint)settings.WordBigramBuckets;
         nGramBuckets = charNGrams == CharNGramMode.None ? 0 : (uint)settings.CharNGramBuckets;
-        MaxSequenceLength = settings.MaxSequenceLength;
         bigramOffset = FirstWordId + definition.Vocabulary.Count;
         nGramOffset = bigramOffset + bigramBuckets;
         VocabularySize = checked((int)(nGramOffset + nGramBuckets));
@@ -83,15 +104,27 @@ public sealed class TextTokenizer
 
     public int MaxSequenceLength { get; }
 
+    /// <summary>The ids of <c>[PAD]</c>, <c>[UNK]</c>, <c>[CLS]</c> and <c>[SEP]</c> for WordPiece; null for the words kind.</summary>
+    public WordPieceSpecialIds? SpecialIds => wordPiece?.SpecialIds;
+
     /// <summary>
     /// Encodes one text into <paramref name="ids"/> and returns how many it wrote: at least 1 (when
-    /// <paramref name="ids"/> is not empty), at most the smaller of <see cref="MaxSequenceLength"/> and its length.
+    /// <paramref name="ids"/> is not empty; for WordPiece at least 2, <c>[CLS]</c> and <c>[SEP]</c>), at most the
+    /// smaller of <see cref="MaxSequenceLength"/> and its length.
     /// </summary>
+    /// <exception cref="ArgumentException">A WordPiece tokenizer was given fewer than 2 ids to write.</exception>
     public int Encode(ReadOnlySpan<char> text, Span<long> ids)
     {
         if (ids.Length > MaxSequenceLength)
         {
             ids = ids[..MaxSequenceLength];
+        }
+
+        if (wordPiece is not null)
+        {
+            return ids.Length >= 2
+                ? wordPiece.Encode(text, ids)
+                : throw new ArgumentException("A WordPiece encoding needs room for at least [CLS] and [SEP].", nameof(ids));
         }
 
         if (ids.IsEmpty)
@@ -163,10 +196,18 @@ public sealed class TextTokenizer
         return batch;
     }
 
-    /// <summary>The words a text segments into after normalization, for explanations and tests.</summary>
+    /// <summary>
+    /// The words a text segments into after normalization, for explanations and tests; for WordPiece, its word pieces
+    /// as vocabulary entries (<c>##</c> continuations, <c>[UNK]</c>), without <c>[CLS]</c>, <c>[SEP]</c> or truncation.
+    /// </summary>
     public IReadOnlyList<string> Segment(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (wordPiece is not null)
+        {
+            return wordPiece.Pieces(text);
+        }
+
         char[]? rented = null;
         try
         {
@@ -267,7 +308,7 @@ public sealed class TextTokenizer
     }
 
     // FNV-1a over UTF-16 code units, finished with MurmurHash3's avalanche so that the low bits used by the bucket
-    // modulo depend on every input bit. Fixed forever for a given TokenizerDefinition.CurrentFormat: changing it
+    // modulo depend on every input bit. Fixed forever for TokenizerDefinition.WordsFormat: changing it
     // changes every trained model's input.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Fnv(uint hash, char c) => (hash ^ c) * 0x01000193;
