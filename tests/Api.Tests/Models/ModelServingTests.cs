@@ -60,7 +60,7 @@ public sealed class ModelServingTests(ServedModelFixture served) : IClassFixture
         Assert.Equal((long)version["size_bytes"]!, onnx.LongLength);
 
         string[] texts = ServedModelFixture.Texts;
-        var outside = LabelsFromPlainOnnxRuntime(onnx, texts);
+        var outside = PlainOnnxRuntime.Labels(onnx, texts);
 
         var v1 = await (await Client.PostAsync($"/v1/models/{Name}/versions/2/predict", HttpAssertions.JsonBody(new { inputs = texts, top_k = 1 })))
             .ReadJsonAsync(HttpStatusCode.OK);
@@ -75,7 +75,7 @@ public sealed class ModelServingTests(ServedModelFixture served) : IClassFixture
         var probabilities = Output(v2, "probabilities");
         var labels = version["labels"]!.AsArray().Select(l => (string)l!).ToArray();
         var v2Labels = Enumerable.Range(0, texts.Length)
-            .Select(row => labels[ArgMax(probabilities["data"]!.AsArray().Skip(row * labels.Length).Take(labels.Length).Select(v => (float)v!).ToArray())])
+            .Select(row => labels[PlainOnnxRuntime.ArgMax(probabilities["data"]!.AsArray().Skip(row * labels.Length).Take(labels.Length).Select(v => (float)v!).ToArray())])
             .ToArray();
 
         Assert.Equal(outside, v1Labels);
@@ -444,36 +444,9 @@ public sealed class ModelServingTests(ServedModelFixture served) : IClassFixture
     private static JsonNode Output(JsonNode response, string name) =>
         response["outputs"]!.AsArray().Single(o => (string)o!["name"]! == name)!;
 
-    private static int ArgMax(IReadOnlyList<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Count; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
-    }
 
     /// <summary>
     /// What any ONNX Runtime user would do with the downloaded file: read the tokenizer and labels from its metadata,
     /// encode, run, take the best logit. Nothing of the service's serving code is involved.
     /// </summary>
-    private static string[] LabelsFromPlainOnnxRuntime(byte[] onnx, string[] texts)
-    {
-        using var session = new InferenceSession(onnx);
-        var metadata = ClassifierMetadata.FromProperties(session.ModelMetadata.CustomMetadataMap);
-        var batch = new TextTokenizer(metadata.Tokenizer).EncodeBatch(texts);
-        long[] shape = [batch.Count, batch.SequenceLength];
-        using var ids = OrtValue.CreateTensorValueFromMemory(batch.InputIds.ToArray(), shape);
-        using var mask = OrtValue.CreateTensorValueFromMemory(batch.AttentionMask.ToArray(), shape);
-        using var runOptions = new RunOptions();
-        using var outputs = session.Run(runOptions, ["input_ids", "attention_mask"], [ids, mask], ["logits"]);
-        var logits = outputs[0].GetTensorDataAsSpan<float>().ToArray();
-        int labels = metadata.Labels.Count;
-        return Enumerable.Range(0, texts.Length).Select(row => metadata.Labels[ArgMax(logits[(row * labels)..((row + 1) * labels)])]).ToArray();
-    }
 }

@@ -1,4 +1,5 @@
 using TextClassification.Inference.Tokenization;
+using TextClassification.Training.BaseModels;
 using TextClassification.Training.Checkpoints;
 using TextClassification.Training.Data;
 using TextClassification.Training.Loop;
@@ -84,9 +85,29 @@ internal static class TinyData
         return rows.OrderBy(_ => random.Next()).ToList();
     }
 
+    /// <summary>The built-in all-MiniLM-L6-v2, read once for every test that fine-tunes it.</summary>
+    public static PretrainedEncoder MiniLm => MiniLmEncoder.Value;
+
+    private static readonly Lazy<PretrainedEncoder> MiniLmEncoder = new(() => BaseModelCatalog.Load(BuiltInBaseModels.MiniLmL6));
+
     public static TrainingRequest Request(string architecture = ArchitectureRegistry.NGramBag, params string[] labels)
     {
         labels = labels.Length > 0 ? labels : ["banking", "music", "weather"];
+        if (architecture == ArchitectureRegistry.Bert)
+        {
+            // MiniLM fine-tunes at a pretrained encoder's rate; texts here are a handful of word pieces. Only the top
+            // layer trains, which keeps a run to seconds on two cores (no gradient for the 30,522-row embedding);
+            // EncoderFineTuningTests trains every layer once.
+            return new TrainingRequest
+            {
+                Architecture = architecture,
+                Hyperparameters = Hyperparameters with { LearningRate = 2e-4, MaxSequenceLength = 32, LabelSmoothing = 0, TrainLayers = 1 },
+                Train = Rows(40, seed: 1, labels),
+                Validation = Rows(10, seed: 2, labels),
+                Pretrained = MiniLm,
+            };
+        }
+
         return new TrainingRequest
         {
             Architecture = architecture,

@@ -11,6 +11,7 @@ public sealed class TrainerTests
     [Theory]
     [InlineData(ArchitectureRegistry.NGramBag)]
     [InlineData(ArchitectureRegistry.Transformer)]
+    [InlineData(ArchitectureRegistry.Bert)]
     public void A_tiny_model_learns_its_training_data(string architecture)
     {
         var request = TinyData.Request(architecture);
@@ -69,6 +70,7 @@ public sealed class TrainerTests
     [Theory]
     [InlineData(ArchitectureRegistry.NGramBag)]
     [InlineData(ArchitectureRegistry.Transformer)]
+    [InlineData(ArchitectureRegistry.Bert)]
     public void Resuming_from_the_second_epoch_checkpoint_reproduces_the_uninterrupted_third_epoch(string architecture)
     {
         var request = TinyData.Request(architecture);
