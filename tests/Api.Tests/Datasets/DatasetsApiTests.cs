@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using TextClassification.Api.Tests.Hosting;
 using TextClassification.Persistence;
@@ -243,13 +244,14 @@ public abstract class DatasetsApiTests<TFixture>(TFixture service) : IClassFixtu
     {
         var created = await UploadAsync(SmallCsv, "busy.csv");
         string id = (string)created["id"]!;
+        string jobId = ResourceId.New(ResourceId.FineTuningJobPrefix);
         using (var scope = service.Factory.Services.CreateScope())
         {
-            // A job row that no worker will pick up: queued, with no Hangfire delivery.
+            // A job row that no worker will pick up: running under another worker's lease, with no Hangfire delivery.
             var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
             db.FineTuningJobs.Add(new FineTuningJob
             {
-                Id = ResourceId.New(ResourceId.FineTuningJobPrefix),
+                Id = jobId,
                 Model = "busy",
                 Architecture = "ngram-bag",
                 HyperparametersJson = "{}",
@@ -262,10 +264,20 @@ public abstract class DatasetsApiTests<TFixture>(TFixture service) : IClassFixtu
             await db.SaveChangesAsync();
         }
 
-        var problem = await (await Client.DeleteAsync($"/v1/datasets/{id}")).ReadProblemAsync(HttpStatusCode.Conflict);
+        try
+        {
+            var problem = await (await Client.DeleteAsync($"/v1/datasets/{id}")).ReadProblemAsync(HttpStatusCode.Conflict);
 
-        Assert.Contains(id, (string)problem["detail"]!);
-        await (await Client.GetAsync($"/v1/datasets/{id}")).ReadJsonAsync(HttpStatusCode.OK);
+            Assert.Contains(id, (string)problem["detail"]!);
+            await (await Client.GetAsync($"/v1/datasets/{id}")).ReadJsonAsync(HttpStatusCode.OK);
+        }
+        finally
+        {
+            // The row must not outlive this test: a later service.Restart() in this class would recover it as an
+            // interrupted job and really train it, writing files while another test compares snapshots of them.
+            using var scope = service.Factory.Services.CreateScope();
+            await scope.ServiceProvider.GetRequiredService<ServiceDbContext>().FineTuningJobs.Where(j => j.Id == jobId).ExecuteDeleteAsync();
+        }
     }
 
     [Fact]

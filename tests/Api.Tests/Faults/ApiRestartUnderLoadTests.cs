@@ -20,8 +20,16 @@ public sealed class ApiRestartUnderLoadTests(ITestOutputHelper output)
 {
     private const string Model = "restart-intents";
     private const int Clients = 8;
-    private static readonly TimeSpan LoadBefore = TimeSpan.FromSeconds(3);
-    private static readonly TimeSpan LoadAfter = TimeSpan.FromSeconds(4);
+
+    /// <summary>
+    /// How many requests each phase (before the kill, after the restart) must see before the test moves on: two per
+    /// client. The test waits for them rather than for a fixed time, since each phase may begin with a cold model load
+    /// in a fresh process, on a machine that other test processes keep busy.
+    /// </summary>
+    private const int RequestsPerPhase = 2 * Clients;
+
+    /// <summary>The longest a phase may take to see <see cref="RequestsPerPhase"/>: generous, as it only ends a broken run.</summary>
+    private static readonly TimeSpan PhaseDeadline = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task Predictions_succeed_again_after_the_api_is_killed_and_restarted_and_nothing_accepted_is_lost()
@@ -37,19 +45,22 @@ public sealed class ApiRestartUnderLoadTests(ITestOutputHelper output)
         string before = await DescribeStoredAsync(setup, [training, other], (string)job["id"]!);
 
         // The load generator's own client: it carries the service's key and sends to whichever address is current.
+        // The killed process refuses connections at once; the time-out is for a slow first answer (a cold model load
+        // on a busy machine), which must still count as a success.
         using var loadClient = doomed.CreateClient();
-        loadClient.Timeout = TimeSpan.FromSeconds(10);
-        var load = new LoadGenerator(loadClient, doomed.Address);
-        var running = load.RunAsync(Clients);
+        loadClient.Timeout = TimeSpan.FromSeconds(30);
+        await using var load = new LoadGenerator(loadClient, doomed.Address);
+        load.Start(Clients);
 
-        await Task.Delay(LoadBefore);
+        await load.WaitForAsync(r => r.Succeeded, RequestsPerPhase, PhaseDeadline, "before the kill");
         var killedAt = load.Elapsed;
         await doomed.KillAsync();
         await using var restarted = await ServiceProcess.StartAsync(data.Path);
-        var readyAt = load.Elapsed;
+        // Switch first, then take the time: a request that starts after readyAt is sent to the restarted process.
         load.Target = restarted.Address;
-        await Task.Delay(LoadAfter);
-        var results = await load.StopAsync(running);
+        var readyAt = load.Elapsed;
+        await load.WaitForAsync(r => r.Start >= readyAt, RequestsPerPhase, PhaseDeadline, "after the restart");
+        var results = await load.StopAsync();
 
         var beforeKill = results.Where(r => r.End <= killedAt).ToList();
         var afterReady = results.Where(r => r.Start >= readyAt).ToList();
@@ -65,9 +76,9 @@ public sealed class ApiRestartUnderLoadTests(ITestOutputHelper output)
             output.WriteLine($"  failed {failure.Count()}×: {failure.Key}");
         }
 
-        Assert.True(beforeKill.Count(r => r.Succeeded) > Clients, "too little load reached the service before the kill");
+        Assert.True(beforeKill.Count(r => r.Succeeded) >= RequestsPerPhase, "too little load reached the service before the kill");
         Assert.All(beforeKill, r => Assert.True(r.Succeeded, $"before the kill: {r}"));
-        Assert.True(afterReady.Count > Clients, "too little load reached the restarted service");
+        Assert.True(afterReady.Count >= RequestsPerPhase, "too little load reached the restarted service");
         Assert.All(afterReady, r => Assert.True(r.Succeeded, $"after the restart: {r}"));
         Assert.NotNull(firstSuccessAfterKill);
 
@@ -109,24 +120,62 @@ public sealed class ApiRestartUnderLoadTests(ITestOutputHelper output)
     }
 
     /// <summary>Clients that each send one prediction after another to <see cref="Target"/> until stopped.</summary>
-    private sealed class LoadGenerator(HttpClient client, Uri target)
+    private sealed class LoadGenerator(HttpClient client, Uri target) : IAsyncDisposable
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly ConcurrentBag<Result> _results = [];
         private readonly CancellationTokenSource _stop = new();
+        private Task _running = Task.CompletedTask;
+        private Uri _target = target;
 
-        public Uri Target { get; set; } = target;
+        /// <summary>
+        /// Where requests go. The test sets it while the clients read it; the write is a full fence, so once the
+        /// test has taken the time after setting it, every request timed later reads the new address.
+        /// </summary>
+        public Uri Target
+        {
+            get => Volatile.Read(ref _target);
+            set => Interlocked.Exchange(ref _target, value);
+        }
 
         public TimeSpan Elapsed => _clock.Elapsed;
 
-        public Task RunAsync(int clients) => Task.WhenAll(Enumerable.Range(0, clients).Select(ClientAsync));
+        public void Start(int clients) => _running = Task.WhenAll(Enumerable.Range(0, clients).Select(ClientAsync));
 
-        public async Task<List<Result>> StopAsync(Task running)
+        /// <summary>Waits until <paramref name="count"/> finished requests satisfy <paramref name="counted"/>; fails after <paramref name="timeout"/>.</summary>
+        public async Task WaitForAsync(Func<Result, bool> counted, int count, TimeSpan timeout, string phase)
         {
-            await _stop.CancelAsync();
-            await running;
-            _stop.Dispose();
+            var deadline = _clock.Elapsed + timeout;
+            int seen;
+            while ((seen = _results.Count(counted)) < count)
+            {
+                if (_running.IsCompleted)
+                {
+                    await _running; // the clients run until stopped: one of them threw
+                }
+
+                Assert.True(_clock.Elapsed < deadline,
+                    $"{phase}: {seen} of the {count} requests waited for within {timeout.TotalSeconds} s; last: {_results.MaxBy(r => r.End)}");
+                await Task.Delay(50);
+            }
+        }
+
+        /// <summary>Stops the clients and returns every request they made, oldest first.</summary>
+        public async Task<List<Result>> StopAsync()
+        {
+            if (!_stop.IsCancellationRequested)
+            {
+                await _stop.CancelAsync();
+            }
+
+            await _running;
             return [.. _results.OrderBy(r => r.Start)];
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync();
+            _stop.Dispose();
         }
 
         private async Task ClientAsync(int index)
@@ -134,6 +183,7 @@ public sealed class ApiRestartUnderLoadTests(ITestOutputHelper output)
             var body = new JsonObject { ["inputs"] = new JsonArray($"please send money now {index}", "hello there") }.ToJsonString();
             while (!_stop.IsCancellationRequested)
             {
+                // Timed before Target is read, so that a request timed after a switch goes to the new address.
                 var start = _clock.Elapsed;
                 string outcome;
                 bool succeeded = false;

@@ -63,38 +63,56 @@ public sealed class ServiceProcess : IAsyncDisposable
 
         var lines = new ConcurrentQueue<string>();
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) =>
+        try
         {
-            if (e.Data is not null)
+            process.OutputDataReceived += (_, e) =>
             {
-                lines.Enqueue(e.Data);
-            }
-        };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        var address = new Uri($"http://127.0.0.1:{port}");
-        using var client = new HttpClient { BaseAddress = address };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline && !process.HasExited)
-        {
-            try
-            {
-                if ((await client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
+                if (e.Data is not null)
                 {
-                    return new ServiceProcess(process, address, lines);
+                    lines.Enqueue(e.Data);
                 }
-            }
-            catch (HttpRequestException)
+            };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+
+            var address = new Uri($"http://127.0.0.1:{port}");
+            // A readiness probe that hangs (a process still starting on a busy machine) is given up and tried again.
+            using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(5) };
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (DateTime.UtcNow < deadline && !process.HasExited)
             {
+                try
+                {
+                    using var response = await client.GetAsync("/health/ready");
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        return new ServiceProcess(process, address, lines);
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                }
+
+                await Task.Delay(100);
             }
 
-            await Task.Delay(100);
+            throw new InvalidOperationException(process.HasExited
+                ? $"The service process exited with code {process.ExitCode} before it became ready."
+                : "The service process did not become ready within 60 s.");
         }
+        catch
+        {
+            // Whatever went wrong, the child must not outlive the failed start.
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
 
-        process.Kill(entireProcessTree: true);
-        throw new InvalidOperationException("The service process did not become ready within 60 s.");
+            process.Dispose();
+            throw;
+        }
     }
 
     /// <summary>A client that sends the bootstrap admin key, like the clients of <see cref="ServiceFactory"/>.</summary>

@@ -241,7 +241,8 @@ public sealed class ModelServingTests(ServedModelFixture served) : IClassFixture
         Assert.Equal(1, await DefaultVersionAsync());
 
         using var stop = new CancellationTokenSource();
-        var seen = new System.Collections.Concurrent.ConcurrentBag<int>();
+        // How many answers came from each version.
+        var seen = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
         var load = Enumerable.Range(0, 8).Select(async _ =>
         {
@@ -254,21 +255,45 @@ public sealed class ModelServingTests(ServedModelFixture served) : IClassFixture
                     continue;
                 }
 
-                seen.Add((int)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["version"]!);
+                seen.AddOrUpdate((int)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["version"]!, 1, (_, count) => count + 1);
             }
         }).ToList();
 
-        await Task.Delay(300);
-        await (await Client.PutAsync($"/v1/models/{Name}/aliases/production", HttpAssertions.JsonBody(new { version = 2 }))).ReadJsonAsync(HttpStatusCode.OK);
-        // Once the PUT has answered, every new request goes to version 2.
-        Assert.Equal(2, await DefaultVersionAsync());
-        await Task.Delay(300);
-        await stop.CancelAsync();
-        await Task.WhenAll(load);
+        async Task WaitUntilSeenAsync(int version)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (!seen.ContainsKey(version))
+            {
+                // The clients run until stopped, so one that has ended has thrown: show why.
+                if (load.Find(client => client.IsCompleted) is { } ended)
+                {
+                    await ended;
+                }
+
+                Assert.True(failures.IsEmpty, $"Failed requests while waiting for version {version}: {string.Join(" | ", failures.Take(3))}");
+                Assert.True(DateTime.UtcNow < deadline,
+                    $"No answer from version {version} within 60 s; answers by version: {string.Join(", ", seen.Select(v => $"{v.Key}: {v.Value}"))}");
+                await Task.Delay(20);
+            }
+        }
+
+        try
+        {
+            // Move the alias only once the load is answered by version 1, and stop only once version 2 answers it.
+            // The waits are polled, not timed: a cold model load on a busy machine can take seconds.
+            await WaitUntilSeenAsync(1);
+            await (await Client.PutAsync($"/v1/models/{Name}/aliases/production", HttpAssertions.JsonBody(new { version = 2 }))).ReadJsonAsync(HttpStatusCode.OK);
+            // Once the PUT has answered, every new request goes to version 2.
+            Assert.Equal(2, await DefaultVersionAsync());
+            await WaitUntilSeenAsync(2);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(load);
+        }
 
         Assert.Empty(failures);
-        Assert.Contains(1, seen);
-        Assert.Contains(2, seen);
         var model = await (await Client.GetAsync($"/v1/models/{Name}")).ReadJsonAsync(HttpStatusCode.OK);
         Assert.Equal(2, (int)model["aliases"]!["production"]!);
 
