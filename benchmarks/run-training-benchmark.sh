@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CLINC150 through the API with default hyperparameters: publishes the service in Release, runs it on loopback with
 # a fresh SQLite data directory, trains, and scores the published model on the test split. Figures go to
-# docs/benchmarks.md. Usage: benchmarks/run-training-benchmark.sh [architecture]
+# docs/benchmarks.md. Usage: benchmarks/run-training-benchmark.sh [architecture] [--base-model ID] [--hyperparameters JSON] [--per-intent N]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=artifacts/benchmark-api

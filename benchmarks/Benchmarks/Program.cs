@@ -2,10 +2,11 @@ using TextClassification.Benchmarks;
 
 // Usage (from the repository root; see docs/benchmarks.md):
 //   dotnet run -c Release --project benchmarks/Benchmarks -- training <Api.dll> <clinc150 dir> [architecture]
+//       [--base-model minilm-l6] [--hyperparameters '{"epochs": 4}'] [--per-intent 10]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> [seconds per level]
 if (args.Length >= 3 && args[0] == "training")
 {
-    return await TrainingBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args.Length > 3 ? args[3] : null);
+    return await TrainingBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args[3..]);
 }
 
 if (args.Length >= 3 && args[0] == "serving")
@@ -13,5 +14,5 @@ if (args.Length >= 3 && args[0] == "serving")
     return await ServingBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 15);
 }
 
-Console.Error.WriteLine("usage: training|serving <path to published TextClassification.Api.dll> <clinc150 directory> [architecture | seconds per level]");
+Console.Error.WriteLine("usage: training|serving <path to published TextClassification.Api.dll> <clinc150 directory> [architecture] [--base-model ID] [--hyperparameters JSON] [--per-intent N] | [seconds per level]");
 return 2;

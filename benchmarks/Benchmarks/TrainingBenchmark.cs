@@ -16,12 +16,37 @@ namespace TextClassification.Benchmarks;
 /// </summary>
 internal static class TrainingBenchmark
 {
-    public static async Task<int> RunAsync(string apiDll, string datasets, string? architecture)
+    /// <param name="apiDll">The published service.</param>
+    /// <param name="datasets">The CLINC150 folder.</param>
+    /// <param name="options">
+    /// <c>--architecture NAME</c>, <c>--base-model ID</c> (a pretrained encoder such as <c>minilm-l6</c>),
+    /// <c>--hyperparameters JSON</c> (overrides), <c>--per-intent N</c> (train on N texts per intent, sampled with a
+    /// fixed seed, out-of-scope texts left out: the few-shot setting); a bare first word is the architecture.
+    /// </param>
+    public static async Task<int> RunAsync(string apiDll, string datasets, IReadOnlyList<string> options)
     {
+        string? architecture = null;
+        string? baseModel = null;
+        string? hyperparameters = null;
+        int? perIntent = null;
+        for (int i = 0; i < options.Count; i++)
+        {
+            switch (options[i])
+            {
+                case "--architecture": architecture = options[++i]; break;
+                case "--base-model": baseModel = options[++i]; break;
+                case "--hyperparameters": hyperparameters = options[++i]; break;
+                case "--per-intent": perIntent = int.Parse(options[++i], CultureInfo.InvariantCulture); break;
+                default: architecture = options[i]; break;
+            }
+        }
+
         await using var service = await ServiceProcess.StartAsync(apiDll);
         using var client = service.CreateClient();
 
-        string train = await UploadAsync(client, Path.Combine(datasets, "train.csv"));
+        string trainPath = Path.Combine(datasets, "train.csv");
+        string? sampled = perIntent is int n ? await SampleAsync(trainPath, n) : null;
+        string train = await UploadAsync(client, sampled ?? trainPath);
         string validation = await UploadAsync(client, Path.Combine(datasets, "validation.csv"));
         double rssBefore = service.ResidentMiB();
 
@@ -35,6 +60,16 @@ internal static class TrainingBenchmark
         if (architecture is not null)
         {
             body["architecture"] = architecture;
+        }
+
+        if (baseModel is not null)
+        {
+            body["base_model"] = baseModel;
+        }
+
+        if (hyperparameters is not null)
+        {
+            body["hyperparameters"] = JsonNode.Parse(hyperparameters);
         }
 
         var clock = Stopwatch.StartNew();
@@ -76,9 +111,9 @@ internal static class TrainingBenchmark
         using var classifier = TrainedClassifier.Load(checkpoint);
         var report = classifier.Evaluate(test);
 
-        var hyperparameters = job["hyperparameters"]!.ToJsonString();
-        Console.WriteLine($"architecture            {job["architecture"]}");
-        Console.WriteLine($"hyperparameters         {hyperparameters}");
+        Console.WriteLine($"training rows           {(perIntent is int k ? $"{k} per intent (sampled, seed 1, no oos)" : "all of train.csv")}");
+        Console.WriteLine($"architecture            {job["architecture"]}{(baseModel is null ? string.Empty : $" from {baseModel}")}");
+        Console.WriteLine($"hyperparameters         {job["hyperparameters"]!.ToJsonString()}");
         Console.WriteLine($"epochs run              {epochs}");
         Console.WriteLine($"client wait (s)         {waited:F1}   (job create -> succeeded, through the API)");
         Console.WriteLine($"job running (s)         {(finished - started).TotalSeconds:F1}");
@@ -89,6 +124,30 @@ internal static class TrainingBenchmark
         Console.WriteLine($"throughput (ex/s)       median {Median(throughput):F0} over {throughput.Count} samples");
         Console.WriteLine($"service RSS (MiB)       {rssBefore:F0} before training, peak {service.PeakResidentMiB():F0}");
         return 0;
+    }
+
+    /// <summary>
+    /// <paramref name="perIntent"/> training texts of every in-scope intent, drawn with a fixed seed; written to a
+    /// temporary CSV (the few-shot setting: a team starting out has a handful of examples per intent).
+    /// </summary>
+    private static async Task<string> SampleAsync(string trainCsv, int perIntent)
+    {
+        var rows = await ReadCsvAsync(trainCsv);
+        var random = new Random(1);
+        var sample = rows.Where(r => r.Label != "oos")
+            .GroupBy(r => r.Label, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .SelectMany(g => g.OrderBy(_ => random.Next()).Take(perIntent))
+            .ToList();
+        string path = Path.Combine(Path.GetTempPath(), $"clinc150-train-{perIntent}-per-intent.csv");
+        var csv = new StringBuilder("text,label\n");
+        foreach (var row in sample)
+        {
+            csv.Append('"').Append(row.Text.Replace("\"", "\"\"", StringComparison.Ordinal)).Append("\",").Append(row.Label).Append('\n');
+        }
+
+        await File.WriteAllTextAsync(path, csv.ToString());
+        return path;
     }
 
     private static double Median(IReadOnlyList<double> sorted) => sorted.Count == 0 ? double.NaN : sorted[sorted.Count / 2];

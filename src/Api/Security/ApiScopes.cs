@@ -9,7 +9,7 @@ namespace TextClassification.Api.Security;
 /// <list type="bullet">
 /// <item><see cref="AdminPolicy"/>: <c>/v1/api-keys</c>, <c>/v1/audit</c>, <c>/metrics</c>, the Hangfire dashboard, and any
 /// endpoint that names no policy (the fallback), so a new endpoint is closed until someone decides otherwise.</item>
-/// <item><see cref="TrainPolicy"/> (train or admin): <c>/v1/datasets</c>, <c>/v1/fine-tuning/jobs</c>, and the model registry's
+/// <item><see cref="TrainPolicy"/> (train or admin): <c>/v1/datasets</c>, <c>/v1/fine-tuning/jobs</c>, <c>/v1/base-models</c>, and the model registry's
 /// changes (delete a version, set or delete an alias): moving <c>production</c> is releasing a model, which is the
 /// trainers' work, never a serving client's.</item>
 /// <item><see cref="PredictPolicy"/> (predict or admin): the <c>/v1/models</c> reads.</item>

@@ -236,6 +236,7 @@ public static class Trainer
         private readonly long warmupSteps;
         private readonly List<EpochMetrics> history = [];
         private InPlaceAdamW optimizer = null!;
+        private Tensor? frozenFeatures;
         private long globalStep;
         private double? bestMetric;
         private byte[]? bestWeights;
@@ -317,6 +318,11 @@ public static class Trainer
             generator.manual_seed(h.Seed + epoch);
             var order = Shuffle(plan.TrainTexts.Count, new Random(ShuffleSeed(h.Seed, epoch)));
 
+            if (model is BertClassifier { } frozen && h.TrainLayers == 0 && frozenFeatures is null)
+            {
+                frozenFeatures = EmbedOnce(frozen, cancellationToken);
+            }
+
             model.train();
             var parameters = model.parameters().Where(p => p.requires_grad).ToArray();
             var batch = new TokenizedBatch();
@@ -336,8 +342,18 @@ public static class Trainer
                     targets[i - start] = plan.TrainTargets[order[i]];
                 }
 
-                tokenizer.EncodeBatch(texts, batch);
-                var logits = model.forward(Scoring.ToTensor(batch.InputIds, batch, device), Scoring.ToTensor(batch.AttentionMask, batch, device));
+                Tensor logits;
+                if (frozenFeatures is not null)
+                {
+                    var rows = tensor(Array.ConvertAll(order[start..end], i => (long)i)).to(device);
+                    logits = ((BertClassifier)model).Classify(frozenFeatures.index_select(0, rows));
+                }
+                else
+                {
+                    tokenizer.EncodeBatch(texts, batch);
+                    logits = model.forward(Scoring.ToTensor(batch.InputIds, batch, device), Scoring.ToTensor(batch.AttentionMask, batch, device));
+                }
+
                 var loss = nn.functional.cross_entropy(logits, tensor(targets).to(device), weight: classWeights, label_smoothing: h.LabelSmoothing);
 
                 optimizer.zero_grad();
@@ -384,6 +400,39 @@ public static class Trainer
                 clock.Elapsed.TotalSeconds);
             history.Add(metrics);
             return metrics;
+        }
+
+        /// <summary>
+        /// A frozen encoder (<c>train_layers</c> 0) gives every training text the same vector in every epoch, so each
+        /// text is embedded once, in eval mode, and the epochs train the head on those vectors: one encoder pass over
+        /// the data instead of one per epoch. Rows are in the plan's order; a batch picks its rows by index.
+        /// </summary>
+        private Tensor EmbedOnce(BertClassifier encoder, CancellationToken cancellationToken)
+        {
+            encoder.eval();
+            var batch = new TokenizedBatch();
+            var parts = new List<Tensor>();
+            try
+            {
+                using var noGrad = no_grad();
+                for (int start = 0; start < plan.TrainTexts.Count; start += Scoring.BatchSize)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var texts = plan.TrainTexts.Skip(start).Take(Scoring.BatchSize).ToList();
+                    tokenizer.EncodeBatch(texts, batch);
+                    using var scope = NewDisposeScope();
+                    parts.Add(encoder.Pool(Scoring.ToTensor(batch.InputIds, batch, device), Scoring.ToTensor(batch.AttentionMask, batch, device)).MoveToOuterDisposeScope());
+                }
+
+                return cat(parts, 0).DetachFromDisposeScope();
+            }
+            finally
+            {
+                foreach (var part in parts)
+                {
+                    part.Dispose();
+                }
+            }
         }
 
         /// <summary>A resume point at the current epoch boundary.</summary>
@@ -439,6 +488,7 @@ public static class Trainer
         public void Dispose()
         {
             optimizer?.Dispose();
+            frozenFeatures?.Dispose();
             classWeights.Dispose();
             model.Dispose();
             generator.Dispose();

@@ -147,12 +147,22 @@ public sealed class BertClassifier : TextClassifierModule
     public override Tensor forward(Tensor inputIds, Tensor attentionMask)
     {
         using var scope = NewDisposeScope();
+        return Classify(Pool(inputIds, attentionMask)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>One vector per text, <c>[batch, hidden]</c>: the encoder's states pooled as the config says.</summary>
+    public Tensor Pool(Tensor inputIds, Tensor attentionMask)
+    {
+        using var scope = NewDisposeScope();
         var states = Encode(inputIds, attentionMask);
         var pooled = ((BertConfig)Config).Pooling == BertPooling.Cls
             ? states.select(1, 0)
             : MaskedMean(states, attentionMask);
-        return classifier.forward(dropout.forward(pooled)).MoveToOuterDisposeScope();
+        return pooled.MoveToOuterDisposeScope();
     }
+
+    /// <summary>The head: dropout (in training) and the linear layer over pooled vectors, <c>[batch, labels]</c>.</summary>
+    public Tensor Classify(Tensor pooled) => classifier.forward(dropout.forward(pooled));
 
     /// <summary>The last layer's states, <c>[batch, seq, hidden]</c> (Hugging Face's <c>last_hidden_state</c>).</summary>
     public Tensor Encode(Tensor inputIds, Tensor attentionMask)

@@ -85,7 +85,8 @@ public sealed partial class RouteProtectionTests(SqliteServiceFixture service) :
     private static string Needed(string method, string template) => template switch
     {
         _ when template.StartsWith("/v1/api-keys", StringComparison.Ordinal) || template.StartsWith("/v1/audit", StringComparison.Ordinal) || template == "/metrics" => "admin",
-        _ when template.StartsWith("/v1/datasets", StringComparison.Ordinal) || template.StartsWith("/v1/fine-tuning", StringComparison.Ordinal) => "train",
+        _ when template.StartsWith("/v1/datasets", StringComparison.Ordinal) || template.StartsWith("/v1/fine-tuning", StringComparison.Ordinal)
+            || template.StartsWith("/v1/base-models", StringComparison.Ordinal) => "train",
         _ when template.StartsWith("/v1/models", StringComparison.Ordinal) =>
             template.EndsWith("/predict", StringComparison.Ordinal) || method == "get" ? "predict" : "train",
         _ when template.StartsWith("/v2", StringComparison.Ordinal) => "predict",

@@ -32,24 +32,43 @@ public sealed class MemoryTests
     }
 
     /// <summary>
-    /// Resident memory outside the managed heap (tensors live there), and the live managed heap. The garbage
-    /// collector's committed-but-free memory and glibc's cached free pages come and go with timing, so they are
-    /// collected, trimmed and left out.
+    /// Native memory in use (tensors live there) and the live managed heap. Native use is glibc's own count of the
+    /// bytes its allocator has handed out and not had back (mallinfo2: in-use arena bytes plus mmapped blocks), which
+    /// libtorch's CPU allocator goes through; the resident set minus the GC's committed bytes, used before, swung by
+    /// ±170 MB between runs once other tests in the process had left large managed arrays behind (the GC commits and
+    /// decommits them on its own schedule), which says nothing about tensors.
     /// </summary>
     private static (long Native, long Managed) Measure()
     {
         long managed = GC.GetTotalMemory(forceFullCollection: true);
         GC.WaitForPendingFinalizers();
         GC.Collect();
-        if (OperatingSystem.IsLinux())
+        if (!OperatingSystem.IsLinux())
         {
-            MallocTrim(0);
+            using var process = Process.GetCurrentProcess();
+            return (process.WorkingSet64 - GC.GetGCMemoryInfo().TotalCommittedBytes, managed);
         }
 
-        using var process = Process.GetCurrentProcess();
-        return (process.WorkingSet64 - GC.GetGCMemoryInfo().TotalCommittedBytes, managed);
+        var info = MallInfo2();
+        return ((long)(info.InUseArenaBytes + info.MappedBytes), managed);
     }
 
-    [DllImport("libc", EntryPoint = "malloc_trim")]
-    private static extern int MallocTrim(nuint pad);
+    [DllImport("libc", EntryPoint = "mallinfo2")]
+    private static extern MallocInfo MallInfo2();
+
+    /// <summary>glibc's <c>struct mallinfo2</c> (glibc 2.33 and later), field for field.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly struct MallocInfo
+    {
+        public readonly nuint Arena;
+        public readonly nuint FreeChunks;
+        public readonly nuint FastBins;
+        public readonly nuint MappedBlocks;
+        public readonly nuint MappedBytes;
+        public readonly nuint MaxTotalAllocated;
+        public readonly nuint FreeFastBinBytes;
+        public readonly nuint InUseArenaBytes;
+        public readonly nuint FreeArenaBytes;
+        public readonly nuint TopReleasable;
+    }
 }
