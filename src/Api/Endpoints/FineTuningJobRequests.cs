@@ -140,9 +140,12 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
                 $"A {ArchitectureRegistry.Bert} job fine-tunes a pretrained encoder: name one as base_model ({string.Join(", ", baseModels.List().Select(m => m.Id))})."));
         }
 
-        if (request.OutOfScopeLabel is { } oos && training.Labels.All(l => l.Label != oos))
+        // Out-of-scope rows are never trained on; they choose the threshold on the validation rows. So the label may
+        // appear in the validation dataset only (a team often has a few "none of these" examples and no more).
+        if (request.OutOfScopeLabel is { } oos && training.Labels.All(l => l.Label != oos) && (validation is null || validation.Labels.All(l => l.Label != oos)))
         {
-            unusable.Add(ProblemError.ForField("out_of_scope_label", $"The training dataset has no label '{oos}'."));
+            unusable.Add(ProblemError.ForField("out_of_scope_label",
+                validation is null ? $"The training dataset has no label '{oos}'." : $"Neither the training nor the validation dataset has a label '{oos}'."));
         }
 
         int intents = training.Labels.Count(l => l.Label != request.OutOfScopeLabel);

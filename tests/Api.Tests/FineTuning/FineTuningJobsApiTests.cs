@@ -92,6 +92,22 @@ public abstract class FineTuningJobsApiTests<TFixture>(TFixture service) : IClas
     }
 
     [Fact]
+    public async Task The_out_of_scope_label_may_appear_in_the_validation_data_only()
+    {
+        string train = await JobsApi.UploadAsync(Client, SyntheticIntents.Csv(Labels, 20, seed: 12));
+        string validation = await JobsApi.UploadAsync(Client, SyntheticIntents.Csv([.. Labels, "oos"], 6, seed: 13));
+
+        var created = await JobsApi.CreateAsync(Client, new { training_dataset_id = train, validation_dataset_id = validation, model = "oos-in-validation", out_of_scope_label = "oos", hyperparameters = new { epochs = 2 } });
+        var job = await JobsApi.WaitForEndAsync(Client, (string)created["id"]!, JobTimeout);
+
+        Assert.True((string)job["status"]! == "succeeded", job.ToJsonString());
+        Assert.Equal("oos", (string)job["evaluation"]!["out_of_scope"]!["label"]!);
+        var neither = await (await Client.PostAsync("/v1/fine-tuning/jobs", HttpAssertions.JsonBody(new { training_dataset_id = train, validation_dataset_id = train, model = "x", out_of_scope_label = "oos" })))
+            .ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal("out_of_scope_label", (string)neither["errors"]![0]!["field"]!);
+    }
+
+    [Fact]
     public async Task A_job_from_a_base_model_learns_a_new_label()
     {
         string original = await JobsApi.UploadAsync(Client, SyntheticIntents.Csv(["balance", "transfer", "greeting"], 25, seed: 3));
