@@ -237,6 +237,7 @@ public static class Trainer
         private readonly List<EpochMetrics> history = [];
         private InPlaceAdamW optimizer = null!;
         private Tensor? frozenFeatures;
+        private Tensor? frozenValidation;
         private long globalStep;
         private double? bestMetric;
         private byte[]? bestWeights;
@@ -318,9 +319,9 @@ public static class Trainer
             generator.manual_seed(h.Seed + epoch);
             var order = Shuffle(plan.TrainTexts.Count, new Random(ShuffleSeed(h.Seed, epoch)));
 
-            if (model is BertClassifier { } frozen && h.TrainLayers == 0 && frozenFeatures is null)
+            if (FrozenEncoder is { } frozen && frozenFeatures is null)
             {
-                frozenFeatures = EmbedOnce(frozen, cancellationToken);
+                frozenFeatures = EmbedOnce(frozen, plan.TrainTexts, cancellationToken);
             }
 
             model.train();
@@ -407,19 +408,20 @@ public static class Trainer
         /// text is embedded once, in eval mode, and the epochs train the head on those vectors: one encoder pass over
         /// the data instead of one per epoch. Rows are in the plan's order; a batch picks its rows by index.
         /// </summary>
-        private Tensor EmbedOnce(BertClassifier encoder, CancellationToken cancellationToken)
+        private Tensor EmbedOnce(BertClassifier encoder, IReadOnlyList<string> texts, CancellationToken cancellationToken)
         {
+            bool wasTraining = encoder.training;
             encoder.eval();
             var batch = new TokenizedBatch();
             var parts = new List<Tensor>();
             try
             {
                 using var noGrad = no_grad();
-                for (int start = 0; start < plan.TrainTexts.Count; start += Scoring.BatchSize)
+                for (int start = 0; start < texts.Count; start += Scoring.BatchSize)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var texts = plan.TrainTexts.Skip(start).Take(Scoring.BatchSize).ToList();
-                    tokenizer.EncodeBatch(texts, batch);
+                    var slice = texts.Skip(start).Take(Scoring.BatchSize).ToList();
+                    tokenizer.EncodeBatch(slice, batch);
                     using var scope = NewDisposeScope();
                     parts.Add(encoder.Pool(Scoring.ToTensor(batch.InputIds, batch, device), Scoring.ToTensor(batch.AttentionMask, batch, device)).MoveToOuterDisposeScope());
                 }
@@ -432,6 +434,39 @@ public static class Trainer
                 {
                     part.Dispose();
                 }
+
+                encoder.train(wasTraining);
+            }
+        }
+
+        /// <summary>The encoder when it is frozen (<c>train_layers</c> 0), whose vectors are computed once per text.</summary>
+        private BertClassifier? FrozenEncoder => model is BertClassifier bert && h.TrainLayers == 0 ? bert : null;
+
+        /// <summary>
+        /// Probabilities <c>[rows, labels]</c> for the validation rows <paramref name="rows"/>: from the cached vectors
+        /// of a frozen encoder (embedded on first use), else through the whole network.
+        /// </summary>
+        private float[] ValidationProbabilities(int[] rows, CancellationToken cancellationToken)
+        {
+            if (FrozenEncoder is not { } frozen)
+            {
+                return Scoring.Probabilities(model, tokenizer, rows.Select(i => plan.Validation[i].Text).ToList(), device, cancellationToken);
+            }
+
+            frozenValidation ??= EmbedOnce(frozen, plan.Validation.Select(row => row.Text).ToList(), cancellationToken);
+            bool wasTraining = model.training;
+            model.eval();
+            try
+            {
+                using var noGrad = no_grad();
+                using var scope = NewDisposeScope();
+                var selected = frozenValidation.index_select(0, tensor(Array.ConvertAll(rows, i => (long)i)).to(device));
+                var probabilities = nn.functional.softmax(frozen.Classify(selected), 1).cpu().contiguous();
+                return probabilities.data<float>().ToArray();
+            }
+            finally
+            {
+                model.train(wasTraining);
             }
         }
 
@@ -468,7 +503,7 @@ public static class Trainer
             EvaluationReport? evaluation = null;
             if (plan.Validation.Count > 0)
             {
-                var probabilities = Scoring.Probabilities(model, tokenizer, plan.Validation.Select(row => row.Text).ToList(), device, cancellationToken);
+                var probabilities = ValidationProbabilities(Enumerable.Range(0, plan.Validation.Count).ToArray(), cancellationToken);
                 if (plan.OutOfScopeLabel is not null)
                 {
                     var (predicted, confidence) = Scoring.Decide(probabilities, plan.Labels.Count);
@@ -489,6 +524,7 @@ public static class Trainer
         {
             optimizer?.Dispose();
             frozenFeatures?.Dispose();
+            frozenValidation?.Dispose();
             classWeights.Dispose();
             model.Dispose();
             generator.Dispose();
@@ -532,13 +568,14 @@ public static class Trainer
         private (double Loss, double Accuracy, double MacroF1)? Validate(CancellationToken cancellationToken)
         {
             var index = Scoring.Index(plan.Labels);
-            var rows = plan.Validation.Where(row => row.Label != plan.OutOfScopeLabel).ToList();
+            int[] inScope = Enumerable.Range(0, plan.Validation.Count).Where(i => plan.Validation[i].Label != plan.OutOfScopeLabel).ToArray();
+            var rows = inScope.Select(i => plan.Validation[i]).ToList();
             if (rows.Count == 0)
             {
                 return null;
             }
 
-            var probabilities = Scoring.Probabilities(model, tokenizer, rows.Select(row => row.Text).ToList(), device, cancellationToken);
+            var probabilities = ValidationProbabilities(inScope, cancellationToken);
             var (predicted, _) = Scoring.Decide(probabilities, plan.Labels.Count);
             var actual = rows.Select(row => index[row.Label]).ToArray();
             double loss = 0;

@@ -68,6 +68,11 @@ public sealed class EncoderFineTuningTests
 
         Assert.False(pristine.state_dict()["classifier.weight"].allclose(trained["classifier.weight"], rtol: 0, atol: 0));
         Assert.True(result.Evaluation!.Accuracy >= 0.8, $"validation accuracy {result.Evaluation.Accuracy} (chance is 1/3)");
+        // The run scored validation on vectors it embedded once; the whole network, as exported, agrees.
+        using var classifier = TrainedClassifier.Load(result.Model);
+        var whole = classifier.Evaluate(request.Validation);
+        Assert.Equal(result.Evaluation.Accuracy, whole.Accuracy);
+        Assert.Equal(result.Evaluation.MacroF1, whole.MacroF1, 6);
     }
 
     [Fact]
