@@ -71,6 +71,19 @@ public sealed record Hyperparameters
     [JsonConverter(typeof(TrainLayersJsonConverter))]
     public int? TrainLayers { get; init; }
 
+    /// <summary>
+    /// Pretrained encoders only: epochs of training the new head alone, on vectors the frozen encoder computes once,
+    /// before the encoder trains (linear probing, then fine-tuning). A random head's large early gradients otherwise
+    /// pull the pretrained layers off course; with a handful of examples per label this decides the result. 0 skips
+    /// it; it is not counted in <see cref="Epochs"/> and leaves no checkpoint of its own.
+    /// </summary>
+    [JsonPropertyName("probe_epochs")]
+    public int ProbeEpochs { get; init; }
+
+    /// <summary>Peak learning rate of the head while probing (linear decay to 0); heads learn far faster than encoders.</summary>
+    [JsonPropertyName("probe_learning_rate")]
+    public double ProbeLearningRate { get; init; } = 3e-3;
+
     /// <summary>Problems with these values, each naming its field as serialised; empty when the run can start.</summary>
     public IReadOnlyList<HyperparameterError> Validate()
     {
@@ -86,6 +99,8 @@ public sealed record Hyperparameters
         Check(EarlyStoppingPatience is >= 0 and <= 1000, "early_stopping_patience", "must be between 0 and 1000");
         Check(LabelSmoothing >= 0 && LabelSmoothing < 1, "label_smoothing", "must be at least 0 and less than 1");
         Check(TrainLayers is null or (>= 0 and <= 48), "train_layers", "must be \"all\" or a layer count between 0 and 48");
+        Check(ProbeEpochs is >= 0 and <= 1000, "probe_epochs", "must be between 0 and 1000");
+        Check(ProbeLearningRate > 0 && ProbeLearningRate <= 10, "probe_learning_rate", "must be greater than 0 and at most 10");
         return errors;
 
         // The comparisons are written so that NaN fails them.
@@ -142,6 +157,12 @@ public sealed record HyperparameterOverrides
     [JsonPropertyName("seed")]
     public int? Seed { get; init; }
 
+    [JsonPropertyName("probe_epochs")]
+    public int? ProbeEpochs { get; init; }
+
+    [JsonPropertyName("probe_learning_rate")]
+    public double? ProbeLearningRate { get; init; }
+
     /// <summary><c>"all"</c> or a number of top encoder layers; see <see cref="Hyperparameters.TrainLayers"/>.</summary>
     [JsonPropertyName("train_layers")]
     [JsonConverter(typeof(TrainLayersJsonConverter))]
@@ -164,6 +185,8 @@ public sealed record HyperparameterOverrides
             LabelSmoothing = LabelSmoothing ?? defaults.LabelSmoothing,
             Seed = Seed ?? defaults.Seed,
             TrainLayers = TrainLayers ?? defaults.TrainLayers,
+            ProbeEpochs = ProbeEpochs ?? defaults.ProbeEpochs,
+            ProbeLearningRate = ProbeLearningRate ?? defaults.ProbeLearningRate,
         };
     }
 }

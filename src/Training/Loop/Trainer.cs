@@ -42,6 +42,10 @@ public static class Trainer
         var plan = Plan.Make(request);
         using var run = new Run(plan, request.Device ?? CPU);
         run.Initialise(request.Resume, request.BaseModel, request.Pretrained);
+        if (request.Resume is null && request.Pretrained is not null)
+        {
+            run.ProbeHead(cancellationToken);
+        }
 
         int epochs = plan.Hyperparameters.Epochs;
         bool stoppedEarly = false;
@@ -401,6 +405,45 @@ public static class Trainer
                 clock.Elapsed.TotalSeconds);
             history.Add(metrics);
             return metrics;
+        }
+
+        /// <summary>
+        /// Linear probing before fine-tuning (<see cref="Hyperparameters.ProbeEpochs"/>): trains the new head alone on
+        /// vectors the encoder computes once in eval mode, with its own AdamW and a linearly decaying rate. Its dropout
+        /// and shuffles use seeds no epoch uses, and every epoch reseeds afterwards, so the run stays repeatable.
+        /// Skipped when the encoder is frozen anyway (the whole run is then a probe).
+        /// </summary>
+        public void ProbeHead(CancellationToken cancellationToken)
+        {
+            if (model is not BertClassifier bert || h.ProbeEpochs == 0 || h.TrainLayers == 0)
+            {
+                return;
+            }
+
+            using var features = EmbedOnce(bert, plan.TrainTexts, cancellationToken);
+            var head = model.named_parameters().Where(p => p.name.StartsWith("classifier.", StringComparison.Ordinal)).Select(p => p.parameter).ToList();
+            using var headOptimizer = new InPlaceAdamW([new AdamW.ParamGroup(head, lr: h.ProbeLearningRate, weight_decay: 0)], h.ProbeLearningRate, 0);
+            long steps = stepsPerEpoch * h.ProbeEpochs;
+            long step = 0;
+            model.train();
+            generator.manual_seed(h.Seed - 1);
+            for (int epoch = 0; epoch < h.ProbeEpochs; epoch++)
+            {
+                var order = Shuffle(plan.TrainTexts.Count, new Random(ShuffleSeed(h.Seed, -1 - epoch)));
+                for (int start = 0; start < order.Length; start += h.BatchSize)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    var rows = order[start..Math.Min(start + h.BatchSize, order.Length)];
+                    var targets = tensor(Array.ConvertAll(rows, i => (long)plan.TrainTargets[i])).to(device);
+                    var logits = bert.Classify(features.index_select(0, tensor(Array.ConvertAll(rows, i => (long)i)).to(device)));
+                    var loss = nn.functional.cross_entropy(logits, targets, weight: classWeights, label_smoothing: h.LabelSmoothing);
+                    headOptimizer.zero_grad();
+                    loss.backward();
+                    headOptimizer.ParamGroups.First().LearningRate = h.ProbeLearningRate * LearningRateSchedule.At(step++, steps, 0, LearningRateScheduleKind.Linear);
+                    headOptimizer.step();
+                }
+            }
         }
 
         /// <summary>

@@ -185,6 +185,8 @@ public static class ArchitectureRegistry
             EarlyStoppingPatience = 2,
             LabelSmoothing = 0.0,
             Seed = 42,
+            ProbeEpochs = 20,
+            ProbeLearningRate = 3e-3,
         };
 
         public override TokenizerSettings DefaultTokenizer { get; } = BaseModels.BuiltInBaseModels.WordPieceSettings(lowerCase: true, maxSequenceLength: 64);

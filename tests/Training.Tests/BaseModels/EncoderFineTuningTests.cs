@@ -96,6 +96,26 @@ public sealed class EncoderFineTuningTests
     }
 
     [Fact]
+    public void Probing_the_head_before_fine_tuning_starts_from_a_trained_head_and_stays_repeatable()
+    {
+        var request = TinyData.Request(ArchitectureRegistry.Bert);
+        var probed = request with { Hyperparameters = request.Hyperparameters with { ProbeEpochs = 5, Epochs = 1 } };
+        var unprobed = request with { Hyperparameters = request.Hyperparameters with { ProbeEpochs = 0, Epochs = 1 } };
+        var withProbe = new RecordingObserver();
+        var withoutProbe = new RecordingObserver();
+
+        var first = Trainer.Train(probed, withProbe);
+        var again = Trainer.Train(probed);
+        Trainer.Train(unprobed, withoutProbe);
+
+        // The first step's loss is the head's before any encoder update: a probed head starts far below chance (ln 3).
+        Assert.True(withProbe.Steps[0].Loss < withoutProbe.Steps[0].Loss * 0.8, $"first loss {withProbe.Steps[0].Loss} with the probe, {withoutProbe.Steps[0].Loss} without");
+        Assert.Equal(first.Model.Weights, again.Model.Weights);
+        Assert.Equal(1, first.EpochsRun);
+        Assert.True(first.Evaluation!.Accuracy >= 0.9, $"validation accuracy {first.Evaluation.Accuracy}");
+    }
+
+    [Fact]
     public void A_job_that_asks_for_more_positions_than_the_encoder_has_is_refused()
     {
         var request = TinyData.Request(ArchitectureRegistry.Bert);
