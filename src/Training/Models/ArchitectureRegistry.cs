@@ -169,14 +169,16 @@ public static class ArchitectureRegistry
         public override string Description =>
             "A pretrained BERT-family encoder (all-MiniLM-L6-v2 built in) fine-tuned with a new head; word pieces, mean pooling. Needs a base model; the most accurate, and the slowest to train on a CPU.";
 
-        // Fine-tuning defaults as BERT's authors and sentence-transformers use them: a small peak rate with warm-up and
-        // linear decay, a few epochs, weight decay 0.01, dropout 0.1. Intent texts are short (CLINC150's longest is 28
-        // word pieces), so 64 positions cut nothing real and keep every batch cheap.
+        // Measured on CLINC150 (docs/benchmarks.md): linear probing first (20 epochs of the head alone on frozen
+        // vectors, seconds), then 4 epochs of the whole encoder at a peak rate of 1e-4 with warm-up and linear decay,
+        // weight decay 0.01, dropout 0.1. With 10 texts per intent, fine-tuning at 5e-5 without the probe reached
+        // 63.9 % in-scope; the probe lifted it to 90.4 % and 1e-4 to 90.9 % (91.6 % arg-max). Intent texts are short
+        // (CLINC150's longest is 28 word pieces), so 64 positions cut nothing real and keep every batch cheap.
         public override Hyperparameters DefaultHyperparameters { get; } = new()
         {
             Epochs = 4,
             BatchSize = 32,
-            LearningRate = 5e-5,
+            LearningRate = 1e-4,
             WeightDecay = 0.01,
             Dropout = 0.1,
             MaxSequenceLength = 64,
