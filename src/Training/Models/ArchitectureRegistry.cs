@@ -172,8 +172,10 @@ public static class ArchitectureRegistry
         // Measured on CLINC150 (docs/benchmarks.md): linear probing first (20 epochs of the head alone on frozen
         // vectors, seconds), then 4 epochs of the whole encoder at a peak rate of 1e-4 with warm-up and linear decay,
         // weight decay 0.01, dropout 0.1. With 10 texts per intent, fine-tuning at 5e-5 without the probe reached
-        // 63.9 % in-scope; the probe lifted it to 90.4 % and 1e-4 to 90.9 % (91.6 % arg-max). Intent texts are short
-        // (CLINC150's longest is 28 word pieces), so 64 positions cut nothing real and keep every batch cheap.
+        // 63.9 % in-scope; the probe lifted it to 90.4 % and 1e-4 to 90.9 % (91.6 % arg-max). On the full set,
+        // label smoothing 0.1 keeps the fine-tuned encoder from being sure of everything: out-of-scope recall at the
+        // chosen threshold rose from 26.3 % to 71.2 % and in-scope accuracy from 95.9 % to 96.2 %. Intent texts are
+        // short (CLINC150's longest is 28 word pieces), so 64 positions cut nothing real and keep every batch cheap.
         public override Hyperparameters DefaultHyperparameters { get; } = new()
         {
             Epochs = 4,
@@ -185,7 +187,7 @@ public static class ArchitectureRegistry
             WarmupRatio = 0.1,
             LearningRateSchedule = LearningRateScheduleKind.Linear,
             EarlyStoppingPatience = 2,
-            LabelSmoothing = 0.0,
+            LabelSmoothing = 0.1,
             Seed = 42,
             ProbeEpochs = 20,
             ProbeLearningRate = 3e-3,
