@@ -226,18 +226,23 @@ public sealed partial class ModelRegistry : IAsyncDisposable
         }
 
         slot.Model = model;
-        slot.Completion.TrySetResult(model);
         metrics.ModelLoaded(model.Name, model.Version, model.ExecutionProvider, model.Quantized);
         LogLoaded(logger, model.Name, model.Version, model.ExecutionProvider, model.Quantized, model.ArtifactBytes);
 
-        // Unloaded while loading: the version is gone, so the fresh session is too.
+        // Unloaded while loading: the version is gone, so the fresh session is too (its callers find it retired and
+        // resolve again).
         if (!slots.TryGetValue(key, out var current) || current != slot)
         {
             Retire(model, "unloaded while loading");
-            return;
+        }
+        else
+        {
+            EvictOverBudget(model);
         }
 
-        EvictOverBudget(model);
+        // Callers get the model only after the registry accounts for it (metrics, the memory budget, evictions): a
+        // caller that then unloads it, or looks at what is loaded, never races the rest of this load.
+        slot.Completion.TrySetResult(model);
     }
 
     private async Task<LoadedModel> LoadCoreAsync(string name, int version, CancellationToken cancellationToken)

@@ -198,7 +198,8 @@ public sealed class ModelRegistryTests
     [Fact]
     public async Task An_evicted_session_outlives_the_run_holding_it()
     {
-        // Without batching, retiring a version releases its session synchronously, so the test can look at once.
+        // Without batching, retiring a version releases its session synchronously, and a load evicts before it hands
+        // the new version to its callers, so the test can look at once.
         await using var host = await ServingHost.StartAsync(new Dictionary<string, string?> { ["MemoryBudgetMegabytes"] = "1", ["BatchingEnabled"] = "false" });
         await host.PublishAsync("a", 1, Version(1));
         await host.PublishAsync("b", 1, Version(1));
