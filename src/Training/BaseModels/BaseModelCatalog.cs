@@ -34,12 +34,12 @@ public sealed class BaseModelCatalog
 
     /// <summary>Every built-in encoder whose files are present, in id order.</summary>
     public IReadOnlyList<BaseModelDescription> List() =>
-        BuiltInBaseModels.All.Where(m => File.Exists(m.ModelPath) && File.Exists(m.VocabularyPath)).Select(Describe).ToList();
+        BuiltInBaseModels.All.Where(IsInstalled).Select(Describe).ToList();
 
     public bool TryDescribe(string id, out BaseModelDescription description)
     {
         ArgumentNullException.ThrowIfNull(id);
-        if (BuiltInBaseModels.TryGet(id, out var builtIn) && File.Exists(builtIn.ModelPath))
+        if (BuiltInBaseModels.TryGet(id, out var builtIn) && IsInstalled(builtIn))
         {
             description = Describe(builtIn);
             return true;
@@ -74,6 +74,9 @@ public sealed class BaseModelCatalog
         var tokenizer = TokenizerDefinition.WordPiece(vocabulary, BuiltInBaseModels.WordPieceSettings(builtIn.LowerCase, builtIn.Config.MaxPositions));
         return new PretrainedEncoder(id, builtIn.Config, tokenizer, weights);
     }
+
+    /// <summary>Whether the build put the encoder's files beside the service (a build that skipped the package has none).</summary>
+    private static bool IsInstalled(BuiltInBaseModel model) => File.Exists(model.ModelPath) && File.Exists(model.VocabularyPath);
 
     private BaseModelDescription Describe(BuiltInBaseModel model) => new(
         model.Id,

@@ -22,8 +22,7 @@ internal static class BertOnnxGraph
         string x = layers.LayerNorm(embedded, "embeddings.norm", config.LayerNormEpsilon);
 
         string realPositions = b.Cast(mask, Onnx.OnnxElementType.Float);
-        // [batch, 1, 1, sequence], broadcast over heads and queries: 0 on real keys, −1e9 on padding.
-        string keyBias = b.Unsqueeze(b.Mul(b.Sub(b.Scalar(1f), realPositions), b.Scalar(BertClassifier.MaskedScore)), 1, 2);
+        string keyBias = layers.KeyBias(realPositions);
         for (int i = 0; i < config.Layers; i++)
         {
             x = Layer(layers, config, x, keyBias, string.Create(CultureInfo.InvariantCulture, $"layers.{i}."));

@@ -73,6 +73,13 @@ internal sealed class OnnxLayerWriter(OnnxGraphBuilder builder, IReadOnlyDiction
         Builder.LayerNormalization(x, Weight($"{layer}.weight"), Weight($"{layer}.bias"), axis: -1, epsilon: (float)epsilon);
 
     /// <summary>
+    /// <c>Models.SelfAttention.KeyBias</c>: <c>[batch, 1, 1, sequence]</c>, broadcast over heads and queries, 0 on real
+    /// keys and <c>MaskedScore</c> on padding, from the mask as float <c>[batch, sequence]</c>.
+    /// </summary>
+    public string KeyBias(string realPositions) =>
+        Builder.Unsqueeze(Builder.Mul(Builder.Sub(Builder.Scalar(1f), realPositions), Builder.Scalar(Models.SelfAttention.MaskedScore)), 1, 2);
+
+    /// <summary>
     /// <c>Models.SelfAttention</c> with its state under <paramref name="prefix"/>: projections, heads split as
     /// <c>[batch, heads, sequence, head_dim]</c>, scaled scores plus <paramref name="keyBias"/>, softmax over keys, heads
     /// merged, output projection.

@@ -10,9 +10,6 @@ namespace TextClassification.Training.Export;
 /// </summary>
 internal static class TransformerOnnxGraph
 {
-    /// <summary>Added to the attention scores of padded keys, as the module does.</summary>
-    private const float MaskedScore = -1e9f;
-
     /// <summary>Writes the network from <paramref name="ids"/> and <paramref name="mask"/> and returns the logits value.</summary>
     public static string Write(OnnxLayerWriter layers, TransformerConfig config, string ids, string mask)
     {
@@ -24,8 +21,7 @@ internal static class TransformerOnnxGraph
         string x = b.Add(layers.Embedding("token_embedding.weight", ids), positions);
 
         string realPositions = b.Cast(mask, OnnxElementType.Float);
-        // [batch, 1, 1, sequence], broadcast over heads and queries: 0 on real keys, −1e9 on padding.
-        string keyBias = b.Unsqueeze(b.Mul(b.Sub(b.Scalar(1f), realPositions), b.Scalar(MaskedScore)), 1, 2);
+        string keyBias = layers.KeyBias(realPositions);
         for (int i = 0; i < config.Layers; i++)
         {
             x = EncoderLayer(layers, config, x, keyBias, string.Create(CultureInfo.InvariantCulture, $"layers.{i}."));

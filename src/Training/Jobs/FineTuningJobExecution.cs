@@ -65,7 +65,7 @@ public sealed partial class FineTuningJobExecution(
 
         var resume = await LatestCheckpointAsync(db, jobId, cancellationToken);
         // base_model is a pretrained encoder's id (minilm-l6) or a registered version (name:version).
-        bool fromEncoder = job.BaseModel is not null && !job.BaseModel.Contains(':', StringComparison.Ordinal);
+        bool fromEncoder = job.BaseModel is not null && !ModelReference.TryParse(job.BaseModel, out _);
         var baseModel = resume is null && job.BaseModel is not null && !fromEncoder ? await BaseModelAsync(db, job.BaseModel, cancellationToken) : null;
         var pretrained = resume is null && fromEncoder ? LoadEncoder(job.BaseModel!) : null;
         if (resume is not null)

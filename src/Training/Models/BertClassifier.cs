@@ -110,9 +110,6 @@ public sealed record BertConfig : ModelConfig
 /// </remarks>
 public sealed class BertClassifier : TextClassifierModule
 {
-    /// <summary>Added to the attention scores of padded keys (exp of it underflows to 0, as with BERT's own constant).</summary>
-    internal const float MaskedScore = -1e9f;
-
     private readonly BertEmbeddings embeddings;
     private readonly ModuleList<BertLayer> layers;
     private readonly Linear classifier;
@@ -177,8 +174,7 @@ public sealed class BertClassifier : TextClassifierModule
         }
 
         var x = dropout.forward(embeddings.forward(inputIds));
-        // [batch, 1, 1, seq]: 0 where a key may be attended to, −1e9 where it is padding.
-        var keyBias = (1 - attentionMask.to_type(x.dtype)).mul(MaskedScore).unsqueeze(1).unsqueeze(1);
+        var keyBias = SelfAttention.KeyBias(attentionMask, x.dtype);
         foreach (var layer in layers)
         {
             x = layer.forward(x, keyBias);

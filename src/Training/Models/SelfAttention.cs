@@ -25,6 +25,9 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor, Tensor>
     private readonly int heads;
     private readonly int headDim;
 
+    /// <summary>Added to the scores of padded keys: exp of it underflows to 0, as with BERT's own constant.</summary>
+    internal const float MaskedScore = -1e9f;
+
     public SelfAttention(int width, int heads, double dropout, Generator? generator)
         : base(nameof(SelfAttention))
     {
@@ -51,6 +54,14 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor, Tensor>
     protected override void RegisterComponents()
     {
     }
+
+    /// <summary>
+    /// The bias <see cref="forward"/> adds to the scores, <c>[batch, 1, 1, seq]</c> from an attention mask
+    /// <c>[batch, seq]</c>: 0 where a key may be attended to, <see cref="MaskedScore"/> where it is padding. Computed
+    /// once per batch and shared by every layer.
+    /// </summary>
+    public static Tensor KeyBias(Tensor attentionMask, ScalarType dtype) =>
+        (1 - attentionMask.to_type(dtype)).mul(MaskedScore).unsqueeze(1).unsqueeze(1);
 
     /// <param name="x">The sequence, <c>[batch, seq, width]</c>.</param>
     /// <param name="keyBias">Added to the scores, <c>[batch, 1, 1, seq]</c>: 0 for real keys, a large negative number for padding.</param>

@@ -75,8 +75,6 @@ public sealed record TransformerConfig : ModelConfig
 /// </remarks>
 public sealed class TransformerClassifier : TextClassifierModule
 {
-    private const double MaskedScore = -1e9;
-
     private readonly Embedding tokenEmbedding;
     private readonly Embedding positionEmbedding;
     private readonly ModuleList<EncoderLayer> layers;
@@ -122,8 +120,7 @@ public sealed class TransformerClassifier : TextClassifierModule
         long length = inputIds.shape[1];
         var positions = arange(length, dtype: int64, device: inputIds.device);
         var x = dropout.forward(tokenEmbedding.forward(inputIds) + positionEmbedding.forward(positions));
-        // [batch, 1, 1, seq]: 0 where a key may be attended to, −1e9 where it is padding.
-        var keyBias = (1 - attentionMask.to_type(x.dtype)).mul(MaskedScore).unsqueeze(1).unsqueeze(1);
+        var keyBias = SelfAttention.KeyBias(attentionMask, x.dtype);
         foreach (var layer in layers)
         {
             x = layer.forward(x, keyBias);
