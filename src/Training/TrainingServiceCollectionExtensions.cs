@@ -27,6 +27,10 @@ public static class TrainingServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<TrainingDevice>();
         services.AddSingleton<BaseModels.BaseModelCatalog>();
+        services.AddOptions<BaseModels.BaseModelsOptions>()
+            .BindConfiguration(BaseModels.BaseModelsOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
 
         services.AddOptions<JobsOptions>()
             .BindConfiguration(JobsOptions.SectionName)

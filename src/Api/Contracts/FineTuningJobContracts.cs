@@ -82,11 +82,19 @@ public sealed record JobEventResponse(long Id, string Object, DateTimeOffset Cre
         e.DataJson is null ? null : JsonDocument.Parse(e.DataJson).RootElement.Clone());
 }
 
-/// <summary>A checkpoint the job wrote after an epoch.</summary>
-public sealed record JobCheckpointResponse(string Object, int Epoch, long Step, JsonElement Metrics, string Sha256, long SizeBytes, DateTimeOffset CreatedAt)
+/// <summary>A checkpoint a job wrote after an epoch.</summary>
+/// <param name="Object">Always <c>fine_tuning.job.checkpoint</c>.</param>
+/// <param name="Epoch">Epochs completed when it was written.</param>
+/// <param name="Step">Optimizer steps completed.</param>
+/// <param name="Metrics">That epoch's losses, accuracy and macro-F1.</param>
+/// <param name="Sha256">Of the checkpoint file as written.</param>
+/// <param name="SizeBytes">Its size as written.</param>
+/// <param name="Retained">Whether the file is still stored: only a job's newest checkpoint keeps it (resume needs no other).</param>
+/// <param name="CreatedAt">When it was written.</param>
+public sealed record JobCheckpointResponse(string Object, int Epoch, long Step, JsonElement Metrics, string Sha256, long SizeBytes, bool Retained, DateTimeOffset CreatedAt)
 {
     public static JobCheckpointResponse From(JobCheckpoint c) => new(
-        "fine_tuning.job.checkpoint", c.Epoch, c.Step, JsonDocument.Parse(c.MetricsJson).RootElement.Clone(), c.Sha256, c.SizeBytes, c.CreatedAt);
+        "fine_tuning.job.checkpoint", c.Epoch, c.Step, JsonDocument.Parse(c.MetricsJson).RootElement.Clone(), c.Sha256, c.SizeBytes, c.ArtifactKey is not null, c.CreatedAt);
 }
 
 /// <summary>A list without paging.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 using TextClassification.Api.Contracts;
 using TextClassification.Api.Hosting;
 using TextClassification.Api.Problems;
@@ -18,6 +19,7 @@ internal static partial class DatasetsEndpoints
     private const int DefaultPageSize = 20;
     private const int MaxPageSize = 100;
     private const int MaxPreviewRows = 500;
+    private static readonly HashSet<string> UploadFields = ["name", "text_column", "label_column", "dedupe", "redact_pii", "strict"];
 
     public static IEndpointRouteBuilder MapDatasetsEndpoints(this IEndpointRouteBuilder app)
     {
@@ -35,7 +37,15 @@ internal static partial class DatasetsEndpoints
                 Rows with problems are skipped and counted, the first 100 reported with their line. An upload that is not
                 text, lacks a column, has no valid rows or fewer than two labels is rejected with 422 and stores nothing.
                 """)
-            .AddOpenApiOperationTransformer(DatasetUploadForm.DescribeAsync)
+            .AddOpenApiOperationTransformer(MultipartUploadForm.Describe(
+                "The dataset file and how to read it.",
+                "CSV (RFC 4180), TSV or JSONL; UTF-8, optional BOM.",
+                ("name", JsonSchemaType.String, "A name for the dataset; defaults to the file name.", "clinc150-train"),
+                ("text_column", JsonSchemaType.String, "Column or JSON field holding the text.", "text"),
+                ("label_column", JsonSchemaType.String, "Column or JSON field holding the label.", "label"),
+                ("dedupe", JsonSchemaType.Boolean, "Drop rows repeating an earlier row's text and label.", true),
+                ("redact_pii", JsonSchemaType.Boolean, "Replace e-mail addresses, phone numbers, card numbers and IBANs with tokens.", false),
+                ("strict", JsonSchemaType.Boolean, "Reject the whole upload on any row problem.", false)))
             .DisableAntiforgery()
             .WithBodyLimit(RequestBodyLimit.DatasetUpload)
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -89,12 +99,13 @@ internal static partial class DatasetsEndpoints
         IOptions<PersistenceOptions> persistenceOptions,
         TimeProvider clock,
         AuditLog audit,
-        ILogger<DatasetUploadForm> logger,
+        ILogger<MultipartUploadForm> logger,
         CancellationToken cancellationToken)
     {
         var limits = datasetsOptions.Value;
         string spoolDirectory = Path.Combine(persistenceOptions.Value.ResolvedDataDirectory, "uploads");
-        await using var form = await DatasetUploadForm.ReadAsync(request, limits.MaxUploadBytes, spoolDirectory, cancellationToken);
+        await using var form = await MultipartUploadForm.ReadAsync(
+            request, "the dataset", UploadFields, limits.MaxUploadBytes, "Datasets:MaxUploadBytes", spoolDirectory, cancellationToken);
 
         var errors = new List<ProblemError>();
         var options = new DatasetImportOptions
@@ -243,7 +254,7 @@ internal static partial class DatasetsEndpoints
     }
 
     private static async Task<NoContent> DeleteDataset(
-        string id, ServiceDbContext db, IArtifactStore artifacts, AuditLog audit, ILogger<DatasetUploadForm> logger, CancellationToken cancellationToken)
+        string id, ServiceDbContext db, IArtifactStore artifacts, AuditLog audit, ILogger<MultipartUploadForm> logger, CancellationToken cancellationToken)
     {
         var dataset = await FindAsync(db, id, cancellationToken);
         var activeJob = await db.FineTuningJobs.AsNoTracking()

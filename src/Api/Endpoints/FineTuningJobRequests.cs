@@ -82,7 +82,7 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
         BaseModelDescription? encoder = null;
         if (request.BaseModel is not null)
         {
-            if (baseModels.TryDescribe(request.BaseModel, out var pretrained))
+            if (await baseModels.FindAsync(request.BaseModel, cancellationToken) is { } pretrained)
             {
                 encoder = pretrained;
             }
@@ -92,7 +92,7 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
             }
             else
             {
-                string known = string.Join(", ", baseModels.List().Select(m => m.Id));
+                string known = string.Join(", ", (await baseModels.ListAsync(cancellationToken)).Select(m => m.Id));
                 errors.Add(ProblemError.ForField("base_model",
                     $"'{request.BaseModel}' is neither a base model ({(known.Length == 0 ? "none is installed" : known)}; see GET /v1/base-models) nor a model version as name:version (for example support-intents:3)."));
             }
@@ -137,7 +137,7 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
         else if (architecture.Name == ArchitectureRegistry.Bert && encoder is null && baseVersion is null)
         {
             unusable.Add(ProblemError.ForField("base_model",
-                $"A {ArchitectureRegistry.Bert} job fine-tunes a pretrained encoder: name one as base_model ({string.Join(", ", baseModels.List().Select(m => m.Id))})."));
+                $"A {ArchitectureRegistry.Bert} job fine-tunes a pretrained encoder: name one as base_model ({string.Join(", ", (await baseModels.ListAsync(cancellationToken)).Select(m => m.Id))})."));
         }
 
         // Out-of-scope rows are never trained on; they choose the threshold on the validation rows. So the label may

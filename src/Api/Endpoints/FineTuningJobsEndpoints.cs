@@ -76,6 +76,11 @@ internal static partial class FineTuningJobsEndpoints
         group.MapGet("/{id}/checkpoints", GetJobCheckpoints)
             .WithName("ListFineTuningJobCheckpoints")
             .WithSummary("The checkpoints a job wrote, one per epoch")
+            .WithDescription("""
+                One entry per epoch, oldest first, with that epoch's metrics. Only the newest keeps its file
+                (`retained`): it holds the last and the best weights and the optimizer state, all that resuming the job
+                needs, so earlier files are removed as each new one is stored.
+                """)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithParameterExample("id", "The job id.", Examples.Job.Id)
             .WithResponseExample(StatusCodes.Status200OK, new DataResponse<JobCheckpointResponse>([Examples.Checkpoint]));
@@ -204,6 +209,6 @@ internal static partial class FineTuningJobsEndpoints
         public static readonly JobCheckpointResponse Checkpoint = new(
             "fine_tuning.job.checkpoint", 2, 472,
             System.Text.Json.JsonDocument.Parse("""{"train_loss":0.83,"validation_loss":0.61,"validation_accuracy":0.921,"validation_macro_f1":0.919}""").RootElement,
-            "9c1d0e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d", 5_412_331, Created.AddSeconds(21));
+            "9c1d0e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d", 5_412_331, false, Created.AddSeconds(21));
     }
 }

@@ -41,9 +41,9 @@ public sealed class UnprocessableContentException(string detail, IReadOnlyList<P
     : ApiProblemException(StatusCodes.Status422UnprocessableEntity, "The content cannot be processed.", detail, errors);
 
 /// <summary>413: the request body is larger than the configured limit.</summary>
-public sealed class PayloadTooLargeException(long limitBytes)
+public sealed class PayloadTooLargeException(long limitBytes, string setting)
     : ApiProblemException(StatusCodes.Status413PayloadTooLarge, "The upload is too large.",
-        $"The upload exceeds the limit of {limitBytes} bytes (Datasets:MaxUploadBytes).");
+        $"The upload exceeds the limit of {limitBytes} bytes ({setting}).");
 
 /// <summary>415: the request body is not in a media type the endpoint reads.</summary>
 public sealed class UnsupportedMediaTypeException(string detail)

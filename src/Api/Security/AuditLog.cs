@@ -19,6 +19,8 @@ internal sealed class AuditLog(ServiceDbContext db, IHttpContextAccessor http, T
     {
         public const string DatasetUpload = "dataset.upload";
         public const string DatasetDelete = "dataset.delete";
+        public const string BaseModelUpload = "base_model.upload";
+        public const string BaseModelDelete = "base_model.delete";
         public const string JobCreate = "fine_tuning_job.create";
         public const string JobCancel = "fine_tuning_job.cancel";
         public const string ModelVersionDelete = "model_version.delete";
@@ -31,6 +33,7 @@ internal sealed class AuditLog(ServiceDbContext db, IHttpContextAccessor http, T
     public static class Resources
     {
         public const string Dataset = "dataset";
+        public const string BaseModel = "base_model";
         public const string FineTuningJob = "fine_tuning_job";
         public const string ModelVersion = "model_version";
         public const string ModelAlias = "model_alias";

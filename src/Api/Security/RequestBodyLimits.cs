@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using TextClassification.Api.Endpoints;
 using TextClassification.Inference;
+using TextClassification.Training.BaseModels;
 
 namespace TextClassification.Api.Security;
 
@@ -19,6 +20,9 @@ internal enum RequestBodyLimit
 
     /// <summary><c>Datasets:MaxUploadBytes</c> plus 1 MiB for the form's other parts.</summary>
     DatasetUpload,
+
+    /// <summary><c>BaseModels:MaxUploadBytes</c> plus 1 MiB for the form's other parts.</summary>
+    BaseModelUpload,
 }
 
 /// <summary>
@@ -26,7 +30,7 @@ internal enum RequestBodyLimit
 /// Content-Length says so, otherwise when the server has read past the limit (Kestrel enforces the size set here).
 /// Runs after authorization, so a caller without the right key learns nothing about the endpoint.
 /// </summary>
-internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<SecurityOptions> security, IOptions<InferenceOptions> inference, IOptions<DatasetsOptions> datasets)
+internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<SecurityOptions> security, IOptions<InferenceOptions> inference, IOptions<DatasetsOptions> datasets, IOptions<BaseModelsOptions> baseModels)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -54,12 +58,14 @@ internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<
     // The limits depend only on options, which this singleton middleware reads once.
     private readonly long predictionsLimit = (long)inference.Value.MaxInputsPerRequest * ((inference.Value.MaxTextLength * 6L) + 8) + (64 << 10);
     private readonly long datasetUploadLimit = datasets.Value.MaxUploadBytes + (1 << 20);
+    private readonly long baseModelUploadLimit = baseModels.Value.MaxUploadBytes + (1 << 20);
     private readonly long jsonLimit = security.Value.MaxJsonBodyBytes;
 
     private long LimitOf(RequestBodyLimit kind) => kind switch
     {
         RequestBodyLimit.Predictions => predictionsLimit,
         RequestBodyLimit.DatasetUpload => datasetUploadLimit,
+        RequestBodyLimit.BaseModelUpload => baseModelUploadLimit,
         _ => jsonLimit,
     };
 }

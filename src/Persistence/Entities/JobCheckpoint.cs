@@ -1,6 +1,10 @@
 namespace TextClassification.Persistence.Entities;
 
-/// <summary>The record of a checkpoint a job wrote after an epoch; the bytes live in the artifact store.</summary>
+/// <summary>
+/// The record of a checkpoint a job wrote after an epoch; the bytes live in the artifact store. Only the newest
+/// checkpoint of a job keeps its file (it holds the last weights, the best weights so far and the optimizer state,
+/// all that resume needs); older rows stay as the job's history with <see cref="ArtifactKey"/> null.
+/// </summary>
 public sealed class JobCheckpoint
 {
     public long Id { get; init; }
@@ -13,7 +17,8 @@ public sealed class JobCheckpoint
 
     public required string MetricsJson { get; init; }
 
-    public required string ArtifactKey { get; init; }
+    /// <summary>Where the file is; null once a newer checkpoint replaced it.</summary>
+    public string? ArtifactKey { get; set; }
 
     public required string Sha256 { get; init; }
 

@@ -15,6 +15,26 @@ public sealed record BuiltInBaseModel(string Id, BertConfig Config, bool LowerCa
     public string ModelPath => Path.Combine(Directory, "model.onnx");
 
     public string VocabularyPath => Path.Combine(Directory, "vocab.txt");
+
+    /// <summary>Whether the build put its files beside the service (a build that skipped the package has none).</summary>
+    public bool IsInstalled => File.Exists(ModelPath) && File.Exists(VocabularyPath);
+
+    /// <summary>Reads the encoder for a run: its weights from the ONNX file (checked against its shape) and its tokenizer.</summary>
+    /// <exception cref="InvalidDataException">The files are unreadable or do not fit the shape.</exception>
+    /// <exception cref="FileNotFoundException">The build did not install it.</exception>
+    public PretrainedEncoder Load()
+    {
+        var weights = OnnxEncoderImport.Read(ModelPath);
+        var errors = weights.Check(Config);
+        if (errors.Count > 0)
+        {
+            throw new InvalidDataException($"The {Id} weights do not fit its shape: {string.Join(" ", errors)}");
+        }
+
+        using var vocabulary = File.OpenRead(VocabularyPath);
+        var tokenizer = TokenizerDefinition.WordPiece(vocabulary, BuiltInBaseModels.WordPieceSettings(LowerCase, Config.MaxPositions));
+        return new PretrainedEncoder(Id, Config, tokenizer, weights);
+    }
 }
 
 /// <summary>The built-in encoders, found next to the running assembly (see build/BuiltInEncoders.targets).</summary>

@@ -28,6 +28,7 @@ public sealed partial class FineTuningJobExecution(
     JobLease lease,
     JobEventLog events,
     TrainingDevice device,
+    BaseModelCatalog baseModels,
     TimeProvider clock,
     ILogger<FineTuningJobExecution> logger)
 {
@@ -67,7 +68,7 @@ public sealed partial class FineTuningJobExecution(
         // base_model is a pretrained encoder's id (minilm-l6) or a registered version (name:version).
         bool fromEncoder = job.BaseModel is not null && !ModelReference.TryParse(job.BaseModel, out _);
         var baseModel = resume is null && job.BaseModel is not null && !fromEncoder ? await BaseModelAsync(db, job.BaseModel, cancellationToken) : null;
-        var pretrained = resume is null && fromEncoder ? LoadEncoder(job.BaseModel!) : null;
+        var pretrained = resume is null && fromEncoder ? await LoadEncoderAsync(job.BaseModel!, cancellationToken) : null;
         if (resume is not null)
         {
             await events.AppendAsync(jobId, "info", JobEventTypes.Resumed,
@@ -87,7 +88,7 @@ public sealed partial class FineTuningJobExecution(
             Device = device.Device,
         };
 
-        var reporter = new JobProgressReporter(jobId, hyperparameters.Epochs, resume?.GlobalStep ?? 0, lease, events, artifacts, clock);
+        var reporter = new JobProgressReporter(jobId, hyperparameters.Epochs, resume?.GlobalStep ?? 0, lease, events, artifacts, clock, scopes);
         TrainingResult result;
         await TrainingGate.WaitAsync(cancellationToken);
         try
@@ -234,7 +235,7 @@ public sealed partial class FineTuningJobExecution(
     private async Task<TrainingCheckpoint?> LatestCheckpointAsync(ServiceDbContext db, string jobId, CancellationToken cancellationToken)
     {
         var latest = await db.JobCheckpoints.AsNoTracking()
-            .Where(c => c.JobId == jobId)
+            .Where(c => c.JobId == jobId && c.ArtifactKey != null)
             .OrderByDescending(c => c.Epoch)
             .FirstOrDefaultAsync(cancellationToken);
         if (latest is null)
@@ -242,17 +243,17 @@ public sealed partial class FineTuningJobExecution(
             return null;
         }
 
-        await using var stream = await artifacts.OpenReadAsync(latest.ArtifactKey, latest.Sha256, latest.SizeBytes, cancellationToken);
+        await using var stream = await artifacts.OpenReadAsync(latest.ArtifactKey!, latest.Sha256, latest.SizeBytes, cancellationToken);
         return TrainingCheckpoint.ReadFrom(stream);
     }
 
-    private static PretrainedEncoder LoadEncoder(string id)
+    private async Task<PretrainedEncoder> LoadEncoderAsync(string id, CancellationToken cancellationToken)
     {
         try
         {
-            return BaseModelCatalog.Load(id);
+            return await baseModels.LoadAsync(id, cancellationToken);
         }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidDataException or FileNotFoundException)
+        catch (Exception e) when (e is KeyNotFoundException or InvalidDataException or IOException)
         {
             throw new TrainingFailedException(TrainingFailedException.BaseModelUnusable, $"The base model {id} cannot be used: {e.Message}", e);
         }

@@ -74,7 +74,7 @@ public sealed class DatasetUploadFuzzTests(SqliteServiceFixture service, ITestOu
 
     /// <summary>
     /// Found by the fuzzer, fixed in cd85f14 (BrokenMultipart, seed 809135213): MultipartReader's HeadersLengthLimit (16 KB, set in
-    /// DatasetUploadForm.ReadAsync) throws InvalidDataException, which no handler maps, so the client gets a 500.
+    /// MultipartUploadForm.ReadAsync) throws InvalidDataException, which no handler maps, so the client gets a 500.
     /// </summary>
     [Fact]
     public async Task Multipart_part_headers_over_the_limit_are_refused_with_a_400()
@@ -93,7 +93,7 @@ public sealed class DatasetUploadFuzzTests(SqliteServiceFixture service, ITestOu
     /// <summary>
     /// Found by the fuzzer, fixed in cd85f14 (BrokenMultipart, seeds 146888293, 1352935914, 143408499): a multipart body that ends
     /// before its closing boundary (cut short, or a Content-Type boundary that never appears in the body)
-    /// makes MultipartReaderStream throw IOException ("Unexpected end of Stream") in DatasetUploadForm.SpoolAsync,
+    /// makes MultipartReaderStream throw IOException ("Unexpected end of Stream") in MultipartUploadForm.SpoolAsync,
     /// which no handler maps, so the client gets a 500 for its own malformed request.
     /// </summary>
     [Fact]

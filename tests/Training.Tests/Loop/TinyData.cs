@@ -88,7 +88,7 @@ internal static class TinyData
     /// <summary>The built-in all-MiniLM-L6-v2, read once for every test that fine-tunes it.</summary>
     public static PretrainedEncoder MiniLm => MiniLmEncoder.Value;
 
-    private static readonly Lazy<PretrainedEncoder> MiniLmEncoder = new(() => BaseModelCatalog.Load(BuiltInBaseModels.MiniLmL6));
+    private static readonly Lazy<PretrainedEncoder> MiniLmEncoder = new(() => BuiltInBaseModels.MiniLm.Load());
 
     public static TrainingRequest Request(string architecture = ArchitectureRegistry.NGramBag, params string[] labels)
     {

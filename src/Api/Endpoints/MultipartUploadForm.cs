@@ -11,17 +11,16 @@ using TextClassification.Api.Problems;
 namespace TextClassification.Api.Endpoints;
 
 /// <summary>
-/// The multipart body of <c>POST /v1/datasets</c>, read as a stream: the file part goes straight to a temporary file
-/// (never whole into memory) while its size is counted against the limit, and the small text fields are collected.
-/// Parts may come in any order, which is why the file is spooled before it is parsed with the fields' settings.
+/// The multipart body of an upload (<c>POST /v1/datasets</c>, <c>POST /v1/base-models</c>), read as a stream: the
+/// file part goes straight to a temporary file (never whole into memory) while its size is counted against the limit,
+/// and the small text fields the endpoint knows are collected. Parts may come in any order, which is why the file is
+/// spooled before it is parsed with the fields' settings.
 /// </summary>
-internal sealed class DatasetUploadForm : IAsyncDisposable
+internal sealed class MultipartUploadForm : IAsyncDisposable
 {
     private const int MaxFieldLength = 1024;
-    private static readonly HashSet<string> KnownFields =
-        ["name", "text_column", "label_column", "dedupe", "redact_pii", "strict"];
 
-    private DatasetUploadForm(string filePath, string? fileName, long fileBytes, Dictionary<string, string> fields)
+    private MultipartUploadForm(string filePath, string? fileName, long fileBytes, Dictionary<string, string> fields)
     {
         FilePath = filePath;
         FileName = fileName;
@@ -39,13 +38,21 @@ internal sealed class DatasetUploadForm : IAsyncDisposable
 
     public IReadOnlyDictionary<string, string> Fields { get; }
 
-    public static async Task<DatasetUploadForm> ReadAsync(HttpRequest request, long maxFileBytes, string spoolDirectory, CancellationToken cancellationToken)
+    /// <param name="request">The request whose body is the form.</param>
+    /// <param name="what">What the file is, for messages ("the dataset").</param>
+    /// <param name="knownFields">The text fields the endpoint reads; other parts are skipped.</param>
+    /// <param name="maxFileBytes">The file part's limit (413 past it).</param>
+    /// <param name="limitSetting">The setting that sets it, for the 413's message.</param>
+    /// <param name="spoolDirectory">Where the file is spooled.</param>
+    /// <param name="cancellationToken">Aborts the read.</param>
+    public static async Task<MultipartUploadForm> ReadAsync(
+        HttpRequest request, string what, IReadOnlySet<string> knownFields, long maxFileBytes, string limitSetting, string spoolDirectory, CancellationToken cancellationToken)
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
             || !contentType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
             throw new UnsupportedMediaTypeException(
-                "Send the dataset as multipart/form-data with the file in a part named 'file'.");
+                $"Send {what} as multipart/form-data with the file in a part named 'file'.");
         }
 
         string boundary = HeaderUtilities.RemoveQuotes(contentType.Boundary).Value ?? string.Empty;
@@ -83,9 +90,9 @@ internal sealed class DatasetUploadForm : IAsyncDisposable
                         ?? HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
                     Directory.CreateDirectory(spoolDirectory);
                     filePath = Path.Combine(spoolDirectory, $"upload-{Guid.NewGuid():N}.tmp");
-                    fileBytes = await SpoolAsync(section.Body, filePath, maxFileBytes, cancellationToken);
+                    fileBytes = await SpoolAsync(section.Body, filePath, maxFileBytes, limitSetting, cancellationToken);
                 }
-                else if (KnownFields.Contains(name))
+                else if (knownFields.Contains(name))
                 {
                     fields[name] = await ReadFieldAsync(section.Body, name, cancellationToken);
                 }
@@ -106,7 +113,7 @@ internal sealed class DatasetUploadForm : IAsyncDisposable
             throw new RequestValidationException([ProblemError.ForField("file", "The 'file' part is required.")]);
         }
 
-        return new DatasetUploadForm(filePath, fileName, fileBytes, fields);
+        return new MultipartUploadForm(filePath, fileName, fileBytes, fields);
     }
 
     public string? Text(string field) => Fields.TryGetValue(field, out var value) && value.Length > 0 ? value : null;
@@ -130,43 +137,45 @@ internal sealed class DatasetUploadForm : IAsyncDisposable
     }
 
     /// <summary>
-    /// Describes the form in the OpenAPI document. The handler reads the body itself (to stream it), so the
-    /// framework cannot infer the form; declaring it with Accepts would also make routing refuse other media types
-    /// with a bare 415 before the handler can say what it expects.
+    /// Describes a form in the OpenAPI document. The handler reads the body itself (to stream it), so the framework
+    /// cannot infer the form; declaring it with Accepts would also make routing refuse other media types with a bare
+    /// 415 before the handler can say what it expects.
     /// </summary>
-    public static Task DescribeAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
-    {
-        static OpenApiSchema Field(JsonSchemaType type, string description, string? format = null, JsonNode? example = null) =>
-            new() { Type = type, Description = description, Format = format, Examples = example is null ? null : [example] };
-
-        operation.RequestBody = new OpenApiRequestBody
+    /// <param name="description">What the body is.</param>
+    /// <param name="file">What the file part holds.</param>
+    /// <param name="fields">The text fields: name, JSON type, description and an example.</param>
+    public static Func<OpenApiOperation, OpenApiOperationTransformerContext, CancellationToken, Task> Describe(
+        string description, string file, params (string Name, JsonSchemaType Type, string Description, JsonNode Example)[] fields) =>
+        (operation, _, _) =>
         {
-            Required = true,
-            Description = "The dataset file and how to read it.",
-            Content = new Dictionary<string, OpenApiMediaType>
+            var properties = new Dictionary<string, IOpenApiSchema>
             {
-                ["multipart/form-data"] = new()
+                ["file"] = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = file },
+            };
+            foreach (var field in fields)
+            {
+                properties[field.Name] = new OpenApiSchema { Type = field.Type, Description = field.Description, Examples = [field.Example] };
+            }
+
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Description = description,
+                Content = new Dictionary<string, OpenApiMediaType>
                 {
-                    Schema = new OpenApiSchema
+                    ["multipart/form-data"] = new()
                     {
-                        Type = JsonSchemaType.Object,
-                        Required = new HashSet<string> { "file" },
-                        Properties = new Dictionary<string, IOpenApiSchema>
+                        Schema = new OpenApiSchema
                         {
-                            ["file"] = Field(JsonSchemaType.String, "CSV (RFC 4180), TSV or JSONL; UTF-8, optional BOM.", "binary"),
-                            ["name"] = Field(JsonSchemaType.String, "A name for the dataset; defaults to the file name.", example: "clinc150-train"),
-                            ["text_column"] = Field(JsonSchemaType.String, "Column or JSON field holding the text.", example: "text"),
-                            ["label_column"] = Field(JsonSchemaType.String, "Column or JSON field holding the label.", example: "label"),
-                            ["dedupe"] = Field(JsonSchemaType.Boolean, "Drop rows repeating an earlier row's text and label.", example: true),
-                            ["redact_pii"] = Field(JsonSchemaType.Boolean, "Replace e-mail addresses, phone numbers, card numbers and IBANs with tokens.", example: false),
-                            ["strict"] = Field(JsonSchemaType.Boolean, "Reject the whole upload on any row problem.", example: false),
+                            Type = JsonSchemaType.Object,
+                            Required = new HashSet<string> { "file" },
+                            Properties = properties,
                         },
                     },
                 },
-            },
+            };
+            return Task.CompletedTask;
         };
-        return Task.CompletedTask;
-    }
 
     public ValueTask DisposeAsync()
     {
@@ -192,7 +201,7 @@ internal sealed class DatasetUploadForm : IAsyncDisposable
         }
     }
 
-    private static async Task<long> SpoolAsync(Stream source, string path, long maxBytes, CancellationToken cancellationToken)
+    private static async Task<long> SpoolAsync(Stream source, string path, long maxBytes, string limitSetting, CancellationToken cancellationToken)
     {
         await using var target = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
@@ -205,7 +214,7 @@ internal sealed class DatasetUploadForm : IAsyncDisposable
                 total += read;
                 if (total > maxBytes)
                 {
-                    throw new PayloadTooLargeException(maxBytes);
+                    throw new PayloadTooLargeException(maxBytes, limitSetting);
                 }
 
                 await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
