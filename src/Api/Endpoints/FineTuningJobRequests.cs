@@ -168,6 +168,20 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
                 .ToList());
         }
 
+        // An encoder reads at most its position embeddings' rows: the preset's length is cut to fit, an asked-for one
+        // that does not fit is refused here rather than failing the job later.
+        if (encoder is not null && hyperparameters.MaxSequenceLength > encoder.Config.MaxPositions)
+        {
+            if (request.Hyperparameters?.MaxSequenceLength is not null)
+            {
+                throw new UnprocessableContentException(
+                    $"max_sequence_length {hyperparameters.MaxSequenceLength} exceeds the {encoder.Id} encoder's {encoder.Config.MaxPositions} positions.",
+                    [ProblemError.ForField("hyperparameters.max_sequence_length", $"The {encoder.Id} encoder reads at most {encoder.Config.MaxPositions} tokens.")]);
+            }
+
+            hyperparameters = hyperparameters with { MaxSequenceLength = encoder.Config.MaxPositions };
+        }
+
         var now = clock.GetUtcNow();
         return new FineTuningJob
         {

@@ -184,7 +184,6 @@ public sealed record HuggingFaceBertFolder(BertConfig Config, TokenizerSettings 
             TypeVocabularySize = Integer(json, "type_vocab_size", 2, 1, 16, problems),
             LayerNormEpsilon = Number(json, "layer_norm_eps", 1e-12, problems),
             Pooling = pooling,
-            LabelCount = 1,
         };
         if (problems.Count == before && config.HiddenSize % config.Heads != 0)
         {
@@ -267,7 +266,9 @@ public sealed record HuggingFaceBertFolder(BertConfig Config, TokenizerSettings 
             return;
         }
 
-        string HuggingFace(string ours) => names.GetValueOrDefault(ours) ?? BertCheckpointNames.ToHuggingFace(ours);
+        // A missing tensor is named as the file names the others: with "bert." when saved from a task model.
+        string prefix = names.Values.Any(n => n.StartsWith("bert.", StringComparison.Ordinal)) ? "bert." : string.Empty;
+        string HuggingFace(string ours) => names.GetValueOrDefault(ours) ?? prefix + BertCheckpointNames.ToHuggingFace(ours);
         void Disagrees(string field, int configured, string ours, int dimension, string what)
         {
             if (shapes.TryGetValue(ours, out var shape) && shape.Length > dimension && shape[dimension] != configured)
