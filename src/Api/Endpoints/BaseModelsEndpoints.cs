@@ -42,6 +42,7 @@ internal static class BaseModelsEndpoints
             .WithName("GetBaseModel")
             .WithSummary("Describe one pretrained encoder")
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithParameterExample("id", "The base model's id.", BuiltInBaseModels.MiniLmL6)
             .WithResponseExample(StatusCodes.Status200OK, example);
 
         group.MapPost("/", UploadBaseModel)
@@ -82,7 +83,8 @@ internal static class BaseModelsEndpoints
                 registered model version was fine-tuned from it (delete those versions first).
                 """)
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithParameterExample("id", "The uploaded base model's id.", "bert-base-chinese");
         return app;
     }
 

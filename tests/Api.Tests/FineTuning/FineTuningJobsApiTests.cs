@@ -71,6 +71,10 @@ public abstract class FineTuningJobsApiTests<TFixture>(TFixture service) : IClas
 
         var checkpoints = await (await Client.GetAsync($"/v1/fine-tuning/jobs/{job["id"]}/checkpoints")).ReadJsonAsync(HttpStatusCode.OK);
         Assert.Equal([1, 2, 3], checkpoints["data"]!.AsArray().Select(c => (int)c!["epoch"]!).ToArray());
+        // Only the newest checkpoint keeps its file: it holds all that resume needs.
+        Assert.Equal([false, false, true], checkpoints["data"]!.AsArray().Select(c => (bool)c!["retained"]!).ToArray());
+        string checkpointFiles = Path.Combine(service.DataDirectory, "artifacts", "checkpoints", (string)job["id"]!);
+        Assert.Equal(["epoch-0003.ckpt"], Directory.EnumerateFiles(checkpointFiles).Select(Path.GetFileName));
 
         var second = await JobsApi.CreateAsync(Client, new { training_dataset_id = dataset, model = "e2e-intents", hyperparameters = new { epochs = 1 } });
         var secondDone = await JobsApi.WaitForEndAsync(Client, (string)second["id"]!, JobTimeout);

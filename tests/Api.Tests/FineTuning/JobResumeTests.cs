@@ -71,6 +71,7 @@ public abstract class JobResumeTests : IAsyncLifetime
         Assert.True((string)done["status"]! == "succeeded", done.ToJsonString());
         var checkpoints = await (await secondClient.GetAsync($"/v1/fine-tuning/jobs/{jobId}/checkpoints")).ReadJsonAsync(HttpStatusCode.OK);
         Assert.Equal(Enumerable.Range(1, epochs), checkpoints["data"]!.AsArray().Select(c => (int)c!["epoch"]!));
+        Assert.Equal(Enumerable.Range(1, epochs).Select(e => e == epochs), checkpoints["data"]!.AsArray().Select(c => (bool)c!["retained"]!));
         var events = await JobsApi.EventsAsync(secondClient, jobId);
         var resumed = Assert.Single(events, e => (string)e!["type"]! == "resumed")!;
         Assert.True((int)resumed["data"]!["epoch"]! >= 1);
