@@ -17,6 +17,7 @@ public sealed class DynamicInt8ExportTests
     [Theory]
     [InlineData(ArchitectureRegistry.NGramBag)]
     [InlineData(ArchitectureRegistry.Transformer)]
+    [InlineData(ArchitectureRegistry.Bert)]
     public void A_quantized_model_runs_in_ONNX_Runtime_and_predicts_what_the_float_model_predicts(string architecture)
     {
         var model = Trainer.Train(TinyData.Request(architecture)).Model;
