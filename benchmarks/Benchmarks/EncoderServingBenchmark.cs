@@ -9,10 +9,11 @@ namespace TextClassification.Benchmarks;
 
 /// <summary>
 /// Serving the MiniLM classifier beside the n-gram bag, in one run (issue 10). Trains through the API, in one service
-/// process: the n-gram bag on the whole CLINC150 training set (the shape it has in production), and MiniLM with a
-/// frozen encoder on <see cref="PerIntent"/> texts per intent, twice (float32, and with <c>dynamic_int8</c>, whose
-/// INT8 graph is the one <c>/v1</c> then serves: the registry has no switch to serve the float32 file of a quantized
-/// version). Only the models' shapes matter here, not their accuracy. Then, with that process gone:
+/// process: the n-gram bag on the whole CLINC150 training set (the shape it has in production); on
+/// <see cref="PerIntent"/> texts per intent, the default Transformer (2 layers, width 128: a size between the two)
+/// and MiniLM with a frozen encoder, twice (float32, and with <c>dynamic_int8</c>, whose INT8 graph is the one
+/// <c>/v1</c> then serves: the registry has no switch to serve the float32 file of a quantized version). Only the
+/// models' shapes matter here, not their accuracy. Then, with that process gone:
 /// <list type="number">
 /// <item>raw in-process ONNX Runtime on the downloaded files, with the service's own session settings at 1 and 2
 /// intra-op threads: <c>Run</c> at batch 1 and 32, pre-tokenized and tokenize + run, every candidate timed in turns
@@ -70,14 +71,15 @@ internal static class EncoderServingBenchmark
 
         // The frozen encoder: every text embedded once and only the head trained; a minute on two cores.
         var frozen = new JsonObject { ["train_layers"] = 0, ["seed"] = 1 };
-        var jobs = new (string Model, JsonObject Body)[]
-        {
-            ("ngram", Job(train, validation, "ngram")),
-            ("minilm", Job(fewTrain, fewValidation, "minilm", frozen.DeepClone())),
-            ("minilm-int8", Job(fewTrain, fewValidation, "minilm-int8", frozen.DeepClone(), "dynamic_int8")),
-        };
+        JsonObject[] jobs =
+        [
+            Job(train, validation, "ngram"),
+            Job(fewTrain, fewValidation, "transformer", new JsonObject { ["architecture"] = "transformer", ["hyperparameters"] = new JsonObject { ["seed"] = 1 } }),
+            Job(fewTrain, fewValidation, "minilm", new JsonObject { ["base_model"] = BaseModel, ["hyperparameters"] = frozen.DeepClone() }),
+            Job(fewTrain, fewValidation, "minilm-int8", new JsonObject { ["base_model"] = BaseModel, ["hyperparameters"] = frozen.DeepClone(), ["quantization"] = "dynamic_int8" }),
+        ];
         var created = new List<string>();
-        foreach (var (_, body) in jobs)
+        foreach (var body in jobs)
         {
             created.Add((string)(await TrainingBenchmark.PostJsonAsync(client, "/v1/fine-tuning/jobs", body))["id"]!);
         }
@@ -92,15 +94,16 @@ internal static class EncoderServingBenchmark
             versions.Add((int)job["result"]!["version"]!);
         }
 
-        var quantization = JsonNode.Parse(await client.GetStringAsync($"/v1/models/minilm-int8/versions/{versions[2]}"))!["quantization"];
+        var quantization = JsonNode.Parse(await client.GetStringAsync($"/v1/models/minilm-int8/versions/{versions[3]}"))!["quantization"];
         Console.WriteLine($"minilm-int8 quantization {quantization?.ToJsonString()}");
         Console.WriteLine($"training process        peak RSS {trainer.PeakResidentMiB():F0} MiB (not a serving figure)");
 
         var models = new List<Served>
         {
             new("ngram", "n-gram bag, float32", await client.GetByteArrayAsync($"/v1/models/ngram/versions/{versions[0]}/onnx?variant=float32")),
-            new("minilm", "MiniLM, float32", await client.GetByteArrayAsync($"/v1/models/minilm/versions/{versions[1]}/onnx?variant=float32")),
-            new("minilm-int8", "MiniLM, INT8", await client.GetByteArrayAsync($"/v1/models/minilm-int8/versions/{versions[2]}/onnx?variant=int8")),
+            new("transformer", "Transformer 2×128, float32", await client.GetByteArrayAsync($"/v1/models/transformer/versions/{versions[1]}/onnx?variant=float32")),
+            new("minilm", "MiniLM, float32", await client.GetByteArrayAsync($"/v1/models/minilm/versions/{versions[2]}/onnx?variant=float32")),
+            new("minilm-int8", "MiniLM, INT8", await client.GetByteArrayAsync($"/v1/models/minilm-int8/versions/{versions[3]}/onnx?variant=int8")),
         };
         foreach (var model in models)
         {
@@ -110,7 +113,7 @@ internal static class EncoderServingBenchmark
         return (trainer.AdminKey, models);
     }
 
-    private static JsonObject Job(string train, string validation, string model, JsonNode? hyperparameters = null, string? quantization = null)
+    private static JsonObject Job(string train, string validation, string model, JsonObject? fields = null)
     {
         var body = new JsonObject
         {
@@ -119,15 +122,9 @@ internal static class EncoderServingBenchmark
             ["model"] = model,
             ["out_of_scope_label"] = "oos",
         };
-        if (hyperparameters is not null)
+        foreach (var (key, value) in fields ?? [])
         {
-            body["base_model"] = BaseModel;
-            body["hyperparameters"] = hyperparameters;
-        }
-
-        if (quantization is not null)
-        {
-            body["quantization"] = quantization;
+            body[key] = value?.DeepClone();
         }
 
         return body;
@@ -257,7 +254,9 @@ internal static class EncoderServingBenchmark
 
     /// <summary>
     /// <c>/v1</c> predict for every model at every thread setting, each in a fresh service process over the trained
-    /// data that only serves; its peak RSS (VmHWM) is read after its last level.
+    /// data that only serves. A model's processes run side by side and take turns level by level, so that load from
+    /// elsewhere falls on both settings alike; the one not measured is idle. Peak RSS (VmHWM) is read after the last
+    /// level.
     /// </summary>
     private static async Task MeasureHttpAsync(string apiDll, string data, string adminKey, IReadOnlyList<Served> models, IReadOnlyList<string> texts, int seconds)
     {
@@ -268,25 +267,41 @@ internal static class EncoderServingBenchmark
         foreach (var model in models)
         {
             string script = WriteWrkScript(texts.Take(1000).ToList(), adminKey, model.Model);
-            foreach (int threads in IntraOpThreads)
+            var services = new List<(int Threads, ServiceProcess Service, double ReadyMiB)>();
+            try
             {
-                var settings = new Dictionary<string, string>
+                foreach (int threads in IntraOpThreads)
                 {
-                    ["Security:BootstrapAdminKey"] = adminKey,
-                    ["Inference:IntraOpThreads"] = threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                };
-                await using var service = await ServiceProcess.StartAsync(apiDll, settings, data);
-                double ready = service.ResidentMiB();
-                int runsInFlight = Math.Max(1, Environment.ProcessorCount / threads);
-                foreach (int c in Concurrency)
-                {
-                    var result = await WrkAsync(service.Address, script, c, seconds);
-                    Console.WriteLine($"| {model.Description} | {threads} × {runsInFlight} | {c} | {result.PerSecond:F0} | {Ms(result.P50)} | {Ms(result.P99)} |{Errors(result)}");
+                    var service = await ServiceProcess.StartAsync(apiDll, new Dictionary<string, string>
+                    {
+                        ["Security:BootstrapAdminKey"] = adminKey,
+                        ["Inference:IntraOpThreads"] = threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    }, data);
+                    services.Add((threads, service, service.ResidentMiB()));
                 }
 
-                using var client = service.CreateClient();
-                double meanBatch = Mean(await client.GetStringAsync("/metrics"), "inference_batch_size");
-                rows.Add($"| {model.Description} | {threads} × {runsInFlight} | {ready:F0} MiB | {service.ResidentMiB():F0} MiB | {service.PeakResidentMiB():F0} MiB | {meanBatch:F2} |");
+                foreach (int c in Concurrency)
+                {
+                    foreach (var (threads, service, _) in services)
+                    {
+                        var result = await WrkAsync(service.Address, script, c, seconds);
+                        Console.WriteLine($"| {model.Description} | {Setting(threads)} | {c} | {result.PerSecond:F0} | {Ms(result.P50)} | {Ms(result.P99)} |{Errors(result)}");
+                    }
+                }
+
+                foreach (var (threads, service, ready) in services)
+                {
+                    using var client = service.CreateClient();
+                    double meanBatch = Mean(await client.GetStringAsync("/metrics"), "inference_batch_size");
+                    rows.Add($"| {model.Description} | {Setting(threads)} | {ready:F0} MiB | {service.ResidentMiB():F0} MiB | {service.PeakResidentMiB():F0} MiB | {meanBatch:F2} |");
+                }
+            }
+            finally
+            {
+                foreach (var (_, service, _) in services)
+                {
+                    await service.DisposeAsync();
+                }
             }
         }
 
@@ -295,6 +310,9 @@ internal static class EncoderServingBenchmark
         Console.WriteLine("|---|---|---|---|---|---|");
         rows.ForEach(Console.WriteLine);
     }
+
+    /// <summary>Threads per run × runs in flight, as the service's SessionFactory pairs them on the CPU.</summary>
+    private static string Setting(int threads) => $"{threads} × {Math.Max(1, Environment.ProcessorCount / threads)}";
 
     private static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 }
