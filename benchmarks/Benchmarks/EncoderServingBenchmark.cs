@@ -35,7 +35,8 @@ internal static class EncoderServingBenchmark
 
     private sealed record Served(string Model, string Description, byte[] Onnx);
 
-    private sealed record RawCase(string What, int Texts, bool Tokenize);
+    /// <param name="InFlight">Runs as many runs side by side as the service would at this thread setting (cores / threads).</param>
+    private sealed record RawCase(string What, int Texts, bool Tokenize, bool InFlight = false);
 
     public static async Task<int> RunAsync(string apiDll, string datasets, int seconds)
     {
@@ -167,16 +168,26 @@ internal static class EncoderServingBenchmark
             var thirtyTwos = Enumerable.Range(0, 50).Select(i => (IReadOnlyList<string>)Enumerable.Range(i * 32, 32).Select(j => texts[j % texts.Count]).ToList()).ToList();
             Console.WriteLine("| model | intra-op threads | what | runs/s (texts/s) | p50 | p99 |");
             Console.WriteLine("|---|---|---|---|---|---|");
-            RawCase[] cases = [new("Run, batch 1 (pre-tokenized)", 1, false), new("tokenize + Run, batch 1", 1, true), new("Run, batch 32 (pre-tokenized)", 32, false), new("tokenize + Run, batch 32", 32, true)];
+            RawCase[] cases =
+            [
+                new("Run, batch 1 (pre-tokenized)", 1, false),
+                new("tokenize + Run, batch 1", 1, true),
+                new("Run, batch 32 (pre-tokenized)", 32, false),
+                new("tokenize + Run, batch 32", 32, true),
+                new("Run, batch 32, cores / threads runs side by side", 32, false, InFlight: true),
+            ];
             foreach (var @case in cases)
             {
                 var inputs = @case.Texts == 1 ? singles : thirtyTwos;
                 var actions = candidates.Select(candidate =>
                 {
                     var encoded = inputs.Select(batch => candidate.Tokenizer.EncodeBatch(batch)).ToList();
+                    int inFlight = @case.InFlight ? RunsInFlight(candidate.Threads) : 1;
                     Action<int> run = @case.Tokenize
                         ? i => Run(candidate.Session, runOptions, candidate.Tokenizer.EncodeBatch(inputs[i % inputs.Count]))
-                        : i => Run(candidate.Session, runOptions, encoded[i % encoded.Count]);
+                        : inFlight == 1
+                            ? i => Run(candidate.Session, runOptions, encoded[i % encoded.Count])
+                            : i => Parallel.For(0, inFlight, j => Run(candidate.Session, runOptions, encoded[((i * inFlight) + j) % encoded.Count]));
                     for (int i = 0; i < 5; i++)
                     {
                         run(i);
@@ -187,7 +198,8 @@ internal static class EncoderServingBenchmark
                 var timings = TimeInTurns(actions, budget);
                 for (int k = 0; k < candidates.Count; k++)
                 {
-                    string rate = @case.Texts == 1 ? $"{timings[k].PerSecond:F0}" : $"{timings[k].PerSecond:F1} ({timings[k].PerSecond * @case.Texts:F0} texts/s)";
+                    double runs = timings[k].PerSecond * (@case.InFlight ? RunsInFlight(candidates[k].Threads) : 1);
+                    string rate = @case.Texts == 1 ? $"{runs:F0}" : $"{runs:F1} ({runs * @case.Texts:F0} texts/s)";
                     Console.WriteLine($"| {candidates[k].Description} | {candidates[k].Threads} | {@case.What} | {rate} | {Ms(timings[k].P50)} | {Ms(timings[k].P99)} |");
                 }
             }
@@ -262,8 +274,8 @@ internal static class EncoderServingBenchmark
     {
         var rows = new List<string>();
         Console.WriteLine();
-        Console.WriteLine("| model | intra-op threads × runs in flight | concurrency | requests/s | p50 | p99 |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("| model | intra-op threads × runs in flight | concurrency | requests/s | p50 | p99 | mean batch |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var model in models)
         {
             string script = WriteWrkScript(texts.Take(1000).ToList(), adminKey, model.Model);
@@ -284,16 +296,18 @@ internal static class EncoderServingBenchmark
                 {
                     foreach (var (threads, service, _) in services)
                     {
+                        using var client = service.CreateClient();
+                        var before = SumAndCount(await client.GetStringAsync("/metrics"), "inference_batch_size");
                         var result = await WrkAsync(service.Address, script, c, seconds);
-                        Console.WriteLine($"| {model.Description} | {Setting(threads)} | {c} | {result.PerSecond:F0} | {Ms(result.P50)} | {Ms(result.P99)} |{Errors(result)}");
+                        var after = SumAndCount(await client.GetStringAsync("/metrics"), "inference_batch_size");
+                        double meanBatch = (after.Sum - before.Sum) / (after.Count - before.Count);
+                        Console.WriteLine($"| {model.Description} | {Setting(threads)} | {c} | {result.PerSecond:F0} | {Ms(result.P50)} | {Ms(result.P99)} | {meanBatch:F1} |{Errors(result)}");
                     }
                 }
 
                 foreach (var (threads, service, ready) in services)
                 {
-                    using var client = service.CreateClient();
-                    double meanBatch = Mean(await client.GetStringAsync("/metrics"), "inference_batch_size");
-                    rows.Add($"| {model.Description} | {Setting(threads)} | {ready:F0} MiB | {service.ResidentMiB():F0} MiB | {service.PeakResidentMiB():F0} MiB | {meanBatch:F2} |");
+                    rows.Add($"| {model.Description} | {Setting(threads)} | {ready:F0} MiB | {service.ResidentMiB():F0} MiB | {service.PeakResidentMiB():F0} MiB |");
                 }
             }
             finally
@@ -306,13 +320,15 @@ internal static class EncoderServingBenchmark
         }
 
         Console.WriteLine();
-        Console.WriteLine("| serving process | intra-op threads × runs in flight | RSS when ready (no model loaded) | RSS after the runs | peak RSS (VmHWM) | mean batch |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("| serving process | intra-op threads × runs in flight | RSS when ready (no model loaded) | RSS after the runs | peak RSS (VmHWM) |");
+        Console.WriteLine("|---|---|---|---|---|");
         rows.ForEach(Console.WriteLine);
     }
 
     /// <summary>Threads per run × runs in flight, as the service's SessionFactory pairs them on the CPU.</summary>
-    private static string Setting(int threads) => $"{threads} × {Math.Max(1, Environment.ProcessorCount / threads)}";
+    private static string Setting(int threads) => $"{threads} × {RunsInFlight(threads)}";
+
+    private static int RunsInFlight(int threads) => Math.Max(1, Environment.ProcessorCount / threads);
 
     private static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 }

@@ -296,6 +296,13 @@ internal static partial class ServingBenchmark
     /// <summary>The mean of a Prometheus histogram from its <c>_sum</c> and <c>_count</c>, over all its label sets.</summary>
     internal static double Mean(string metrics, string family)
     {
+        var (sum, count) = SumAndCount(metrics, family);
+        return count == 0 ? double.NaN : sum / count;
+    }
+
+    /// <summary>A Prometheus histogram's <c>_sum</c> and <c>_count</c>, over all its label sets.</summary>
+    internal static (double Sum, double Count) SumAndCount(string metrics, string family)
+    {
         double sum = 0;
         double count = 0;
         foreach (var line in metrics.Split('\n'))
@@ -315,7 +322,7 @@ internal static partial class ServingBenchmark
             }
         }
 
-        return count == 0 ? double.NaN : sum / count;
+        return (sum, count);
     }
 
     internal static string Ms(double seconds) => $"{seconds * 1000:F3} ms";
