@@ -108,7 +108,7 @@ internal static class EncoderServingBenchmark
         };
         foreach (var model in models)
         {
-            Console.WriteLine($"ONNX                    {model.Description}: {model.Onnx.Length / 1024.0 / 1024.0:F1} MiB, {OnnxDenseWeights.Count(model.Onnx):N0} dense weights (MatMul/Gemm)");
+            Console.WriteLine($"ONNX                    {model.Description}: {model.Onnx.Length / 1024.0 / 1024.0:F1} MiB");
         }
 
         return (trainer.AdminKey, models);

@@ -320,7 +320,7 @@ public sealed partial class ModelRegistry : IAsyncDisposable
                 version,
                 options.MaxBatchSize,
                 TimeSpan.FromMicroseconds(options.MaxQueueDelayMicroseconds),
-                SessionFactory.ConcurrentRuns(session),
+                sessions.ConcurrentRuns(session.ExecutionProvider),
                 metrics)
             : null;
         return new LoadedModel(name, version, session, batcher, size.Value, quantized, time.GetUtcNow(), options.MaxBatchSize, metrics);

@@ -30,13 +30,12 @@ internal sealed class ClassifierSession
     // The owner's reference plus one per lease. At zero the session is disposed and no lease can be taken again.
     private int references = 1;
 
-    private ClassifierSession(InferenceSession session, ClassifierMetadata metadata, string executionProvider, int intraOpThreads)
+    private ClassifierSession(InferenceSession session, ClassifierMetadata metadata, string executionProvider)
     {
         this.session = session;
         Metadata = metadata;
         Tokenizer = new TextTokenizer(metadata.Tokenizer);
         ExecutionProvider = executionProvider;
-        IntraOpThreads = intraOpThreads;
     }
 
     public ClassifierMetadata Metadata { get; }
@@ -45,9 +44,6 @@ internal sealed class ClassifierSession
 
     /// <summary>The provider the session was created with: <c>CPU</c> or <c>CUDA</c>.</summary>
     public string ExecutionProvider { get; }
-
-    /// <summary>The threads one run uses inside ONNX Runtime, as the session options set them (0: ONNX Runtime's own default).</summary>
-    public int IntraOpThreads { get; }
 
     public int LabelCount => Metadata.Labels.Count;
 
@@ -73,7 +69,7 @@ internal sealed class ClassifierSession
                 throw new InvalidDataException($"The graph takes {session.InputMetadata.Count} inputs; a classifier takes exactly '{ClassifierMetadata.InputIdsName}' and '{ClassifierMetadata.AttentionMaskName}'.");
             }
 
-            return new ClassifierSession(session, metadata, executionProvider, options.IntraOpNumThreads);
+            return new ClassifierSession(session, metadata, executionProvider);
         }
         catch
         {

@@ -21,49 +21,27 @@ internal sealed partial class SessionFactory(IOptions<InferenceOptions> options,
     public const string Cpu = "CPU";
     public const string Cuda = "CUDA";
 
-    /// <summary>
-    /// From this many dense weights (<see cref="OnnxDenseWeights"/>: about the multiply-adds one token costs) a
-    /// model is large enough for a run to be shared out between threads; see <see cref="InferenceOptions.IntraOpThreads"/>.
-    /// </summary>
-    public const long LargeModelDenseWeights = 1_000_000;
-
-    /// <summary>Threads per run a large model gets by default, or every core where there are fewer.</summary>
-    public const int LargeModelIntraOpThreads = 2;
-
     private readonly InferenceOptions settings = options.Value;
 
-    /// <summary>Threads one run of a model with <paramref name="denseWeights"/> uses inside ONNX Runtime: the configured count, else by size.</summary>
-    public int IntraOpThreads(long denseWeights) =>
-        settings.IntraOpThreads > 0 ? settings.IntraOpThreads : DefaultIntraOpThreads(denseWeights, Environment.ProcessorCount);
+    /// <summary>Threads one run uses inside ONNX Runtime.</summary>
+    public int IntraOpThreads => settings.IntraOpThreads > 0 ? settings.IntraOpThreads : 1;
 
-    /// <summary>The default when <see cref="InferenceOptions.IntraOpThreads"/> is 0: one thread for small models, <see cref="LargeModelIntraOpThreads"/> for large ones.</summary>
-    public static int DefaultIntraOpThreads(long denseWeights, int processorCount) =>
-        denseWeights >= LargeModelDenseWeights ? Math.Clamp(processorCount, 1, LargeModelIntraOpThreads) : 1;
-
-    /// <summary>Runs of <paramref name="session"/> the batcher keeps in flight: enough to use every core at its intra-op threads each.</summary>
-    public static int ConcurrentRuns(ClassifierSession session) =>
-        ConcurrentRuns(session.ExecutionProvider, session.IntraOpThreads, Environment.ProcessorCount);
-
-    /// <summary>Two on CUDA, where the GPU does the work; on the CPU, cores divided by threads per run, at least one.</summary>
-    public static int ConcurrentRuns(string executionProvider, int intraOpThreads, int processorCount) =>
-        executionProvider == Cuda ? 2 : Math.Max(1, processorCount / Math.Max(1, intraOpThreads));
+    /// <summary>Runs of one model the batcher keeps in flight: enough to use every core at <see cref="IntraOpThreads"/> each.</summary>
+    public int ConcurrentRuns(string executionProvider) =>
+        executionProvider == Cuda ? 2 : Math.Max(1, Environment.ProcessorCount / IntraOpThreads);
 
     /// <summary>
     /// Creates the session. With <see cref="ExecutionProviderPreference.Auto"/>, CUDA is tried first and a failure to
     /// append it (CPU build, missing libraries, no device) is logged and answered with the CPU provider; with
     /// <see cref="ExecutionProviderPreference.Cuda"/> the same failure fails the load.
     /// </summary>
-    /// <exception cref="InvalidDataException">The bytes are not an ONNX model.</exception>
     public ClassifierSession Create(string model, int version, byte[] bytes)
     {
-        long denseWeights = OnnxDenseWeights.Count(bytes);
-        int threads = IntraOpThreads(denseWeights);
-        LogThreads(logger, model, version, denseWeights, threads);
         using var sessionOptions = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = threads,
+            IntraOpNumThreads = IntraOpThreads,
             InterOpNumThreads = 1,
             LogId = $"{model}:{version}",
         };
@@ -90,9 +68,6 @@ internal sealed partial class SessionFactory(IOptions<InferenceOptions> options,
 
         return ClassifierSession.Create(bytes, sessionOptions, provider);
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model}:{Version} has {DenseWeights} dense weights: {Threads} intra-op thread(s) per run")]
-    private static partial void LogThreads(ILogger logger, string model, int version, long denseWeights, int threads);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model}:{Version} runs on the CPU: the CUDA execution provider is not available ({Reason})")]
     private static partial void LogCudaFallback(ILogger logger, string model, int version, string reason);
