@@ -16,8 +16,9 @@ namespace TextClassification.Benchmarks;
 /// models' shapes matter here, not their accuracy. Then, with that process gone:
 /// <list type="number">
 /// <item>raw in-process ONNX Runtime on the downloaded files, with the service's own session settings at 1 and 2
-/// intra-op threads: <c>Run</c> at batch 1 and 32, pre-tokenized and tokenize + run, every candidate timed in turns
-/// so that load from elsewhere falls on all of them alike;</item>
+/// intra-op threads: <c>Run</c> at batch 1 and 32, pre-tokenized and tokenize + run, and as many batch-32 runs side
+/// by side as the service keeps in flight; every candidate timed in turns so that load from elsewhere falls on all
+/// of them alike;</item>
 /// <item><c>/v1</c> predict over HTTP with wrk at concurrency 1, 16 and 64, one fresh service process per model and
 /// thread setting, which only serves (training memory does not count in its peak RSS).</item>
 /// </list>
