@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Serving speed on CLINC150, side by side in one run: raw in-process ONNX Runtime against the service's /v1 predict
-# over HTTP at concurrency 1, 16 and 64 (wrk, batching on and off). Publishes the service in Release, trains the
-# default model through the API on loopback, then measures. Figures go to docs/benchmarks.md.
+# Serving speed on CLINC150, side by side in one run. Publishes the service in Release, trains through the API on
+# loopback, then measures. Figures go to docs/benchmarks.md.
+#   (default)  the n-gram bag: raw in-process ONNX Runtime against /v1 predict over HTTP at concurrency 1, 16 and 64
+#              (wrk, batching on and off).
+#   --minilm   MiniLM (frozen encoder, 10 texts per intent; float32 and dynamic INT8) beside the n-gram bag and the
+#              default Transformer: raw Run at batch 1 and 32, pre-tokenized and tokenize + run, at 1 and 2 intra-op
+#              threads; /v1 predict at concurrency 1, 16 and 64 with each thread setting, in fresh serving-only
+#              processes whose peak RSS is reported (see Benchmarks/EncoderServingBenchmark.cs). 10-25 minutes at
+#              5 s per level, depending on other load.
 # The service runs with a fresh admin key and Security:RateLimit:PermitsPerSecond=0 (see Benchmarks/ServiceProcess.cs):
 # wrk sends ~25k requests/s with that one key, which the default per-key limit would refuse.
-# Usage: benchmarks/run-serving-benchmark.sh [seconds per concurrency level, default 15]
+# Usage: benchmarks/run-serving-benchmark.sh [--minilm] [seconds per level and per raw case; default 15, 5 with --minilm]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if ! command -v wrk >/dev/null; then

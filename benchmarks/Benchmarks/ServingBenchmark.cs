@@ -45,7 +45,7 @@ internal static partial class ServingBenchmark
         Console.WriteLine($"| raw tokenize + Run, batch 1 | {raw.TokenizeBatch1.PerSecond:F0} | {Ms(raw.TokenizeBatch1.P50)} | {Ms(raw.TokenizeBatch1.P99)} |");
         Console.WriteLine($"| raw Run, batch 32 (pre-tokenized) | {raw.Batch32.PerSecond * 32:F0} texts/s | {Ms(raw.Batch32.P50)} | {Ms(raw.Batch32.P99)} |");
 
-        string script = WriteWrkScript(texts.Take(1000).ToList(), service.AdminKey);
+        string script = WriteWrkScript(texts.Take(1000).ToList(), service.AdminKey, Model);
         var batched = new List<(int Concurrency, WrkResult Result)>();
         foreach (int c in Concurrency)
         {
@@ -173,7 +173,7 @@ internal static partial class ServingBenchmark
         return best;
     }
 
-    private sealed record Timing(double PerSecond, double P50, double P99);
+    internal sealed record Timing(double PerSecond, double P50, double P99);
 
     private sealed record RawTimings(Timing Batch1, Timing TokenizeBatch1, Timing Batch32);
 
@@ -199,7 +199,7 @@ internal static partial class ServingBenchmark
         return new RawTimings(batch1, tokenize1, batch32);
     }
 
-    private static Timing Time(int runs, Action<int> run)
+    internal static Timing Time(int runs, Action<int> run)
     {
         var seconds = new double[runs];
         var total = Stopwatch.StartNew();
@@ -215,7 +215,7 @@ internal static partial class ServingBenchmark
         return new Timing(runs / elapsed, seconds[runs / 2], seconds[(int)(runs * 0.99)]);
     }
 
-    private static void Run(InferenceSession session, RunOptions runOptions, TokenizedBatch batch)
+    internal static void Run(InferenceSession session, RunOptions runOptions, TokenizedBatch batch)
     {
         long[] shape = [batch.Count, batch.SequenceLength];
         using var ids = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batch.InputIds, shape);
@@ -223,8 +223,11 @@ internal static partial class ServingBenchmark
         using var outputs = session.Run(runOptions, [ClassifierMetadata.InputIdsName, ClassifierMetadata.AttentionMaskName], [ids, mask], [ClassifierMetadata.LogitsName]);
     }
 
-    /// <summary>A wrk script that sends one text per request, cycling through <paramref name="texts"/>, with <paramref name="key"/>.</summary>
-    private static string WriteWrkScript(IReadOnlyList<string> texts, string key)
+    /// <summary>
+    /// A wrk script that sends one text per request to <paramref name="model"/>'s <c>/v1</c> predict, cycling through
+    /// <paramref name="texts"/>, with <paramref name="key"/>.
+    /// </summary>
+    internal static string WriteWrkScript(IReadOnlyList<string> texts, string key, string model)
     {
         var lua = new StringBuilder("local bodies = {\n");
         foreach (string text in texts)
@@ -239,18 +242,18 @@ internal static partial class ServingBenchmark
             local headers = { ["Content-Type"] = "application/json", ["X-Api-Key"] = "{{key}}" }
             request = function()
               i = i % #bodies + 1
-              return wrk.format("POST", "/v1/models/{{Model}}/predict", headers, bodies[i])
+              return wrk.format("POST", "/v1/models/{{model}}/predict", headers, bodies[i])
             end
             """);
-        string path = Path.Combine(Path.GetTempPath(), $"serving-benchmark-{Environment.ProcessId}.lua");
+        string path = Path.Combine(Path.GetTempPath(), $"serving-benchmark-{Environment.ProcessId}-{model}.lua");
         File.WriteAllText(path, lua.ToString());
         return path;
     }
 
-    private sealed record WrkResult(double PerSecond, double P50, double P99, long Requests, long Errors);
+    internal sealed record WrkResult(double PerSecond, double P50, double P99, long Requests, long Errors);
 
     /// <summary>Warms up for three seconds, then measures for <paramref name="seconds"/>.</summary>
-    private static async Task<WrkResult> WrkAsync(Uri address, string script, int connections, int seconds)
+    internal static async Task<WrkResult> WrkAsync(Uri address, string script, int connections, int seconds)
     {
         await RunWrkAsync(address, script, connections, 3);
         return Parse(await RunWrkAsync(address, script, connections, seconds));
@@ -291,7 +294,14 @@ internal static partial class ServingBenchmark
     }
 
     /// <summary>The mean of a Prometheus histogram from its <c>_sum</c> and <c>_count</c>, over all its label sets.</summary>
-    private static double Mean(string metrics, string family)
+    internal static double Mean(string metrics, string family)
+    {
+        var (sum, count) = SumAndCount(metrics, family);
+        return count == 0 ? double.NaN : sum / count;
+    }
+
+    /// <summary>A Prometheus histogram's <c>_sum</c> and <c>_count</c>, over all its label sets.</summary>
+    internal static (double Sum, double Count) SumAndCount(string metrics, string family)
     {
         double sum = 0;
         double count = 0;
@@ -312,12 +322,12 @@ internal static partial class ServingBenchmark
             }
         }
 
-        return count == 0 ? double.NaN : sum / count;
+        return (sum, count);
     }
 
-    private static string Ms(double seconds) => $"{seconds * 1000:F3} ms";
+    internal static string Ms(double seconds) => $"{seconds * 1000:F3} ms";
 
-    private static string Errors(WrkResult result) => result.Errors == 0 ? $" 0 errors in {result.Requests}" : $" **{result.Errors} errors** in {result.Requests}";
+    internal static string Errors(WrkResult result) => result.Errors == 0 ? $" 0 errors in {result.Requests}" : $" **{result.Errors} errors** in {result.Requests}";
 
     [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
     private static partial Regex RequestsPerSecond();

@@ -131,19 +131,20 @@ internal static class TrainingBenchmark
     }
 
     /// <summary>
-    /// <paramref name="perIntent"/> training texts of every in-scope intent, drawn with a fixed seed; written to a
-    /// temporary CSV (the few-shot setting: a team starting out has a handful of examples per intent).
+    /// <paramref name="perIntent"/> texts of every in-scope intent (and of <c>oos</c> too when
+    /// <paramref name="includeOutOfScope"/>), drawn with a fixed seed; written to a temporary CSV (the few-shot
+    /// setting: a team starting out has a handful of examples per intent).
     /// </summary>
-    private static async Task<string> SampleAsync(string trainCsv, int perIntent)
+    internal static async Task<string> SampleAsync(string csvPath, int perIntent, bool includeOutOfScope = false)
     {
-        var rows = await ReadCsvAsync(trainCsv);
+        var rows = await ReadCsvAsync(csvPath);
         var random = new Random(1);
-        var sample = rows.Where(r => r.Label != "oos")
+        var sample = rows.Where(r => includeOutOfScope || r.Label != "oos")
             .GroupBy(r => r.Label, StringComparer.Ordinal)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .SelectMany(g => g.OrderBy(_ => random.Next()).Take(perIntent))
             .ToList();
-        string path = Path.Combine(Path.GetTempPath(), $"clinc150-train-{perIntent}-per-intent.csv");
+        string path = Path.Combine(Path.GetTempPath(), $"clinc150-{Path.GetFileNameWithoutExtension(csvPath)}-{perIntent}-per-intent{(includeOutOfScope ? "-with-oos" : string.Empty)}.csv");
         var csv = new StringBuilder("text,label\n");
         foreach (var row in sample)
         {

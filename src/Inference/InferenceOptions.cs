@@ -41,11 +41,22 @@ public sealed class InferenceOptions
     public ExecutionProviderPreference ExecutionProvider { get; set; } = ExecutionProviderPreference.Auto;
 
     /// <summary>
-    /// Threads ONNX Runtime uses inside one run. 0 chooses for the machine: one thread per run, with as many runs
-    /// (batches) of a model in flight as there are cores (two on CUDA, where the GPU does the work). Measured on a
-    /// 2-core machine with a 24 MiB bag-of-words model (150 labels), 64 concurrent single-text clients: one thread
-    /// and two runs gave about 90k texts/s with a p99 of 2.2 ms; two threads per run, the same throughput with a
-    /// p99 of 4.5–8 ms, because a batch's operators are too short for the thread pool to pay for its synchronisation.
+    /// Threads ONNX Runtime uses inside one run, for every model. 0 chooses for the machine: one thread per run, with
+    /// as many runs (batches) of a model in flight as there are cores (two on CUDA, where the GPU does the work).
+    /// Measured on a 2-core machine with a 24 MiB bag-of-words model (150 labels), 64 concurrent single-text clients:
+    /// one thread and two runs gave about 90k texts/s with a p99 of 2.2 ms; two threads per run, the same throughput
+    /// with a p99 of 4.5–8 ms, because a batch's operators are too short for the thread pool to pay for its
+    /// synchronisation.
+    /// <para>
+    /// Larger models were measured too (docs/benchmarks.md, "MiniLM classifier"; 2 cores, five runs, two threads ×
+    /// one run against one × two, medians of the ratios), and one thread stays the default at every size. The
+    /// default Transformer (2 layers, width 128) loses with two threads: 0.84× the requests/s at concurrency 1 and
+    /// 0.80× at 16. For MiniLM-L6 two threads halve a full batch's time (float32 130 → 77 ms) and cut p99 at
+    /// concurrency 16 (0.60× float32, 0.81× INT8), but give 0.91× the requests/s at 64: two one-thread runs never
+    /// synchronise a pool, and take batches of about 18 rather than 32, which carry less padding. INT8 gains nothing
+    /// from a second thread on single texts (p50 1.10× over HTTP). Set 2 on such a machine to trade about a tenth of
+    /// a float32 encoder's peak throughput for a lower tail at moderate load.
+    /// </para>
     /// </summary>
     [Range(0, 256)]
     public int IntraOpThreads { get; set; }
@@ -67,7 +78,9 @@ public sealed class InferenceOptions
     /// while every run slot is busy, which is when batching pays. Measured on 2 CPU cores (24 MiB model, single-text
     /// requests): 0 µs served 1 client at a p50 of 36 µs and 16 clients at 68k texts/s; 200 µs made that 245 µs and
     /// 32k texts/s, and won only 10% throughput at 64 clients. Raise it for models whose per-row cost falls steeply
-    /// with batch size (GPUs, large encoders); waits of a millisecond or more use a timer and overshoot by about 1 ms.
+    /// with batch size (GPUs); on a CPU even MiniLM's cost per text at batch 32 is only 10–25% below batch 1's (its
+    /// runs are compute-bound, and a batch pads to its longest text). Waits of a millisecond or more use a timer and
+    /// overshoot by about 1 ms.
     /// </summary>
     [Range(0, 1_000_000)]
     public int MaxQueueDelayMicroseconds { get; set; }
