@@ -159,7 +159,8 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
             throw new UnprocessableContentException(unusable[0].Message, unusable);
         }
 
-        var hyperparameters = (request.Hyperparameters ?? new HyperparameterOverrides()).ApplyTo(architecture!.DefaultHyperparameters);
+        var overrides = request.Hyperparameters ?? new HyperparameterOverrides();
+        var hyperparameters = overrides.ApplyTo(architecture!.DefaultHyperparametersFor(overrides.TrainLayers));
         var invalid = hyperparameters.Validate();
         if (invalid.Count > 0)
         {

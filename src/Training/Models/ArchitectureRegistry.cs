@@ -22,6 +22,12 @@ public abstract class ModelArchitecture
     /// <summary>The hyperparameters a job gets for every field it leaves out.</summary>
     public abstract Hyperparameters DefaultHyperparameters { get; }
 
+    /// <summary>
+    /// The defaults for a job that asks for <paramref name="trainLayers"/> (null: every layer). Only a pretrained
+    /// encoder has a second preset: with <c>train_layers</c> 0 the whole run trains the head alone.
+    /// </summary>
+    public virtual Hyperparameters DefaultHyperparametersFor(int? trainLayers) => DefaultHyperparameters;
+
     /// <summary>How this architecture wants text encoded; the maximum length comes from the hyperparameters.</summary>
     public abstract TokenizerSettings DefaultTokenizer { get; }
 
@@ -192,6 +198,16 @@ public static class ArchitectureRegistry
             ProbeEpochs = 20,
             ProbeLearningRate = 3e-3,
         };
+
+        /// <summary>
+        /// The frozen-encoder preset (<c>train_layers</c> 0): every text is embedded once and the run is the probe, so
+        /// it trains the head at the probe's rate (3e-3) for up to 40 epochs with early stopping, no separate probe.
+        /// The fine-tuning preset's 4 epochs at 1e-4 would leave a new head near chance. Measured on CLINC150: 10
+        /// texts per intent 90.1 % in-scope (47.5 s), the full set 94.7 % with the threshold and 95.0 % arg-max
+        /// (docs/benchmarks.md).
+        /// </summary>
+        public override Hyperparameters DefaultHyperparametersFor(int? trainLayers) =>
+            trainLayers == 0 ? DefaultHyperparameters with { Epochs = 40, LearningRate = 3e-3, ProbeEpochs = 0, TrainLayers = 0 } : DefaultHyperparameters;
 
         public override TokenizerSettings DefaultTokenizer { get; } = BaseModels.BuiltInBaseModels.WordPieceSettings(lowerCase: true, maxSequenceLength: 64);
 

@@ -108,6 +108,12 @@ public sealed class BaseModelUploadTests(SqliteServiceFixture service) : IClassF
         }));
         Assert.Contains("hyperparameters.max_sequence_length", (await tooLong.ReadProblemAsync(HttpStatusCode.UnprocessableEntity)).AllText(), StringComparison.Ordinal);
 
+        // A frozen encoder (train_layers 0) gets its own preset: the run trains the head alone, at the probe's rate.
+        var frozen = await JobsApi.CreateAsync(Client, new { training_dataset_id = dataset, model = "tiny-frozen", base_model = "tiny-bert", hyperparameters = new { train_layers = 0 } });
+        Assert.Equal((40, 0.003, 0), ((int)frozen["hyperparameters"]!["epochs"]!, (double)frozen["hyperparameters"]!["learning_rate"]!, (int)frozen["hyperparameters"]!["probe_epochs"]!));
+        await Client.PostAsync($"/v1/fine-tuning/jobs/{frozen["id"]}/cancel", null);
+        await JobsApi.WaitForEndAsync(Client, (string)frozen["id"]!, TimeSpan.FromMinutes(3));
+
         var ended = await JobsApi.WaitForEndAsync(Client, (string)job["id"]!, TimeSpan.FromMinutes(3));
         Assert.True((string)ended["status"]! == "succeeded", ended.ToJsonString());
         int version = (int)ended["result"]!["version"]!;
