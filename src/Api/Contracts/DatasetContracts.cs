@@ -1,4 +1,7 @@
+using System.Text.Json;
 using TextClassification.Persistence.Entities;
+using TextClassification.Training.Data;
+using TextClassification.Training.Loop;
 
 namespace TextClassification.Api.Contracts;
 
@@ -18,6 +21,7 @@ public sealed record DatasetResponse(
     string Sha256,
     long SizeBytes,
     IReadOnlyList<RowProblem> Problems,
+    DatasetQualityReport? Quality,
     DateTimeOffset CreatedAt)
 {
     public static DatasetResponse From(Dataset dataset) => new(
@@ -36,7 +40,12 @@ public sealed record DatasetResponse(
         dataset.Sha256,
         dataset.SizeBytes,
         dataset.Problems,
+        QualityOf(dataset),
         dataset.CreatedAt);
+
+    /// <summary>The stored quality report; null for a dataset uploaded before reports existed.</summary>
+    public static DatasetQualityReport? QualityOf(Dataset dataset) =>
+        dataset.QualityJson is null ? null : JsonSerializer.Deserialize<DatasetQualityReport>(dataset.QualityJson, TrainingJson.Options);
 }
 
 /// <summary>How many personal data items of each kind were replaced by placeholder tokens.</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -10,6 +11,7 @@ using TextClassification.Persistence;
 using TextClassification.Persistence.Artifacts;
 using TextClassification.Persistence.Entities;
 using TextClassification.Training.Data;
+using TextClassification.Training.Loop;
 
 namespace TextClassification.Api.Endpoints;
 
@@ -80,6 +82,23 @@ internal static partial class DatasetsEndpoints
             .WithResponseExample(StatusCodes.Status200OK, new DatasetRowsResponse(
                 [new DatasetRowResponse("what is my account balance", "balance"), new DatasetRowResponse("我的银行卡被冻结了", "freeze_account")], 15100, 0, 2));
 
+        group.MapGet("/{id}/quality", GetDatasetQuality)
+            .WithName("GetDatasetQuality")
+            .WithSummary("A dataset's quality report")
+            .WithDescription("""
+                Computed at upload, in the same pass: findings with a `severity` (`error`: training on it means
+                nothing; `warning`: likely to hurt; `info`), a stable `code`, a message, how many rows or labels are
+                affected and up to 100 examples with their lines. Codes: `every_label_unique`,
+                `label_with_few_examples` (fewer than `Datasets:MinExamplesPerLabel`), `label_imbalance` (10× or more),
+                `conflicting_duplicates` (the same text under two labels), `near_duplicates_across_labels` (differing
+                only in case, punctuation or spacing), `text_without_letters`, `text_very_short`,
+                `text_mostly_non_letters`, `mixed_scripts`; `scripts` gives the share of rows by writing system.
+                404 for a dataset uploaded before reports existed.
+                """)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithParameterExample("id", "The dataset id.", Examples.Dataset.Id)
+            .WithResponseExample(StatusCodes.Status200OK, Examples.Quality);
+
         group.MapDelete("/{id}", DeleteDataset)
             .WithName("DeleteDataset")
             .WithSummary("Delete a dataset and its stored file")
@@ -116,6 +135,7 @@ internal static partial class DatasetsEndpoints
             RedactPii = form.Flag("redact_pii", false, errors),
             Strict = form.Flag("strict", false, errors),
             MaxTextLength = limits.MaxTextLength,
+            MinExamplesPerLabel = limits.MinExamplesPerLabel,
         };
         foreach (string column in (string[])["text_column", "label_column"])
         {
@@ -173,6 +193,7 @@ internal static partial class DatasetsEndpoints
             SizeBytes = stored.SizeBytes,
             ArtifactKey = stored.Key,
             Problems = result.Problems.Select(p => new RowProblem(p.Line, p.Message)).ToList(),
+            QualityJson = JsonSerializer.Serialize(result.Quality, TrainingJson.Options),
             CreatedAt = clock.GetUtcNow(),
         };
 
@@ -221,6 +242,12 @@ internal static partial class DatasetsEndpoints
 
     private static async Task<Ok<DatasetResponse>> GetDataset(string id, ServiceDbContext db, CancellationToken cancellationToken) =>
         TypedResults.Ok(DatasetResponse.From(await FindAsync(db, id, cancellationToken)));
+
+    private static async Task<Ok<DatasetQualityReport>> GetDatasetQuality(string id, ServiceDbContext db, CancellationToken cancellationToken) =>
+        DatasetResponse.QualityOf(await FindAsync(db, id, cancellationToken)) is { } quality
+            ? TypedResults.Ok(quality)
+            : throw new ApiProblemException(StatusCodes.Status404NotFound, "No quality report.",
+                $"Dataset {id} was uploaded before quality reports existed; upload it again to get one.");
 
     private static async Task<Ok<DatasetRowsResponse>> GetDatasetRows(
         string id, int? offset, int? limit, ServiceDbContext db, IArtifactStore artifacts, CancellationToken cancellationToken)
@@ -294,6 +321,15 @@ internal static partial class DatasetsEndpoints
             new TextLengthSummary(2, 39.6, 136),
             "5f2b8c0e4a1d9e3f7b6a5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f", 1187342,
             [new RowProblem(42, "The text is empty.")],
+            Quality,
             new DateTimeOffset(2026, 11, 23, 9, 30, 0, TimeSpan.Zero));
+
+        public static readonly DatasetQualityReport Quality = new(
+            [
+                new QualityFinding(QualitySeverity.Warning, DatasetQualityReport.Codes.ConflictingDuplicates,
+                    "1 row(s) repeat an earlier row's text under another label: the model is taught both answers. Each example names the earlier line and label.",
+                    1, [new QualityExample(812, "how much money do i have", "balance", "transfer", 97)]),
+            ],
+            new Dictionary<string, double> { ["latin"] = 1.0 });
     }
 }

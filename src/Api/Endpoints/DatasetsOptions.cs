@@ -5,7 +5,7 @@ namespace TextClassification.Api.Endpoints;
 /// <summary>
 /// Limits on dataset uploads. Bound from the <c>Datasets</c> section:
 /// <code>
-/// "Datasets": { "MaxUploadBytes": 209715200, "MaxTextLength": 10000 }
+/// "Datasets": { "MaxUploadBytes": 209715200, "MaxTextLength": 10000, "MinExamplesPerLabel": 5 }
 /// </code>
 /// </summary>
 public sealed class DatasetsOptions
@@ -19,4 +19,8 @@ public sealed class DatasetsOptions
     /// <summary>Rows whose text is longer than this many characters are skipped as problems.</summary>
     [Range(1, 1_000_000)]
     public int MaxTextLength { get; set; } = 10_000;
+
+    /// <summary>A label with fewer rows than this is a <c>label_with_few_examples</c> warning in the quality report.</summary>
+    [Range(1, 1_000_000)]
+    public int MinExamplesPerLabel { get; set; } = 5;
 }

@@ -37,6 +37,9 @@ public sealed class Dataset
     /// <summary>The first row problems found while importing, each with its line in the upload.</summary>
     public required List<RowProblem> Problems { get; init; }
 
+    /// <summary>The quality report computed at upload (the training project's <c>DatasetQualityReport</c>); null for datasets uploaded before it existed.</summary>
+    public string? QualityJson { get; init; }
+
     public DateTimeOffset CreatedAt { get; init; }
 }
 

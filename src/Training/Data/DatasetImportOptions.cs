@@ -21,6 +21,9 @@ public sealed record DatasetImportOptions
     /// <summary>The longest text accepted, in Unicode scalar values, measured after trimming and NFC and before redaction.</summary>
     public int MaxTextLength { get; init; } = 10_000;
 
+    /// <summary>Labels with fewer accepted rows than this are a <c>label_with_few_examples</c> quality warning.</summary>
+    public int MinExamplesPerLabel { get; init; } = 5;
+
     /// <summary>How many row problems the result lists; all of them are counted in <see cref="DatasetImportResult.RowsSkipped"/>.</summary>
     public int MaxProblemsReported { get; init; } = 100;
 }

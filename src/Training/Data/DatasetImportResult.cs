@@ -28,6 +28,9 @@ public sealed record DatasetImportResult
     /// <summary>The accepted texts' lengths as stored (after redaction), in Unicode scalar values.</summary>
     public TextLengthStatistics TextLength { get; init; } = TextLengthStatistics.Empty;
 
+    /// <summary>What the accepted rows say about the data's quality (label balance, duplicates across labels, odd texts, scripts).</summary>
+    public DatasetQualityReport Quality { get; init; } = new([], new Dictionary<string, double>());
+
     /// <summary>The first <see cref="DatasetImportOptions.MaxProblemsReported"/> skipped rows, in file order.</summary>
     public IReadOnlyList<DatasetRowProblem> Problems { get; init; } = [];
 

@@ -15,6 +15,7 @@ internal sealed class ImportSession : IDisposable
     private readonly string _labelColumn;
     private readonly NormalizedRowWriter _writer;
     private readonly Dictionary<string, int> _labelCounts = new(StringComparer.Ordinal);
+    private DatasetQualityCollector? _quality;
 
     // 128 bits of SHA-256 over the row's output line, which encodes (text, label) one-to-one. SHA-256 because
     // System.IO.Hashing (XxHash128) is a package, not part of the shared framework; SHA-256 is hardware-accelerated
@@ -116,6 +117,7 @@ internal sealed class ImportSession : IDisposable
         _iban += found.Iban;
         _rowCount++;
         CollectionsMarshal.GetValueRefOrAddDefault(_labelCounts, label, out _)++;
+        (_quality ??= new DatasetQualityCollector(_options.MinExamplesPerLabel)).Add(line, text, label);
         _minLength = Math.Min(_minLength, length);
         _maxLength = Math.Max(_maxLength, length);
         _totalLength += length;
@@ -135,6 +137,11 @@ internal sealed class ImportSession : IDisposable
             ApplyContentRules();
         }
 
+        var labels = _labelCounts
+            .OrderByDescending(pair => pair.Value)
+            .ThenBy(pair => pair.Key, StringComparer.Ordinal)
+            .Select(pair => new DatasetLabelCount(pair.Key, pair.Value))
+            .ToList();
         return new DatasetImportResult
         {
             Format = format,
@@ -142,11 +149,8 @@ internal sealed class ImportSession : IDisposable
             RowsSkipped = _rowsSkipped,
             DuplicatesRemoved = _duplicates,
             Pii = new PiiRedactionCounts(_email, _phone, _card, _iban),
-            Labels = _labelCounts
-                .OrderByDescending(pair => pair.Value)
-                .ThenBy(pair => pair.Key, StringComparer.Ordinal)
-                .Select(pair => new DatasetLabelCount(pair.Key, pair.Value))
-                .ToList(),
+            Labels = labels,
+            Quality = (_quality ?? new DatasetQualityCollector(_options.MinExamplesPerLabel)).Build(labels),
             TextLength = _rowCount == 0
                 ? TextLengthStatistics.Empty
                 : new TextLengthStatistics(_minLength, (double)_totalLength / _rowCount, _maxLength),

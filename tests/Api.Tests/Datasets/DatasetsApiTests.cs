@@ -311,6 +311,47 @@ public abstract class DatasetsApiTests<TFixture>(TFixture service) : IClassFixtu
                 .Order(StringComparer.Ordinal)
                 .ToArray()
             : [];
+
+    [Fact]
+    public async Task The_quality_report_finds_conflicts_near_duplicates_odd_texts_thin_labels_and_scripts_with_their_lines()
+    {
+        var csv = new System.Text.StringBuilder("text,label\n");
+        for (int i = 0; i < 30; i++)
+        {
+            csv.Append($"what is my balance number {i},balance\n");            // lines 2-31
+        }
+
+        csv.Append("send money to my sister,transfer\n");                     // 32
+        csv.Append("what is my balance number 3,transfer\n");                 // 33: the text of line 5, another label
+        csv.Append("\"Send money, to my SISTER!\",balance\n");                     // 34: line 32 but for case and punctuation
+        csv.Append("???,balance\n");                                            // 35: no letters
+        csv.Append("ok,balance\n");                                             // 36: very short
+        csv.Append("我的银行卡被冻结了,transfer\n");                            // 37: CJK
+        var created = await (await Client.PostAsync("/v1/datasets", HttpAssertions.DatasetForm(csv.ToString(), "quality.csv"))).ReadJsonAsync(HttpStatusCode.Created);
+
+        var quality = await (await Client.GetAsync($"/v1/datasets/{created["id"]}/quality")).ReadJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(created["quality"]!.ToJsonString(), quality.ToJsonString());
+        JsonNode Finding(string code) => quality["findings"]!.AsArray().Single(f => (string)f!["code"]! == code)!;
+
+        var conflict = Finding("conflicting_duplicates");
+        Assert.Equal("warning", (string)conflict["severity"]!);
+        var example = conflict["examples"]![0]!;
+        Assert.Equal((33, "transfer", "balance", 5), ((long)example["line"]!, (string)example["label"]!, (string)example["other_label"]!, (long)example["other_line"]!));
+        var near = Finding("near_duplicates_across_labels")["examples"]![0]!;
+        Assert.Equal((34, 32), ((long)near["line"]!, (long)near["other_line"]!));
+        Assert.Equal(35, (long)Finding("text_without_letters")["examples"]![0]!["line"]!);
+        Assert.Equal(36, (long)Finding("text_very_short")["examples"]![0]!["line"]!);
+        Assert.Equal("transfer", (string)Finding("label_with_few_examples")["examples"]![0]!["label"]!);
+        Assert.Contains("balance", Finding("label_imbalance")["message"]!.ToString(), StringComparison.Ordinal);
+        Assert.Contains("cjk", Finding("mixed_scripts")["message"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(1.0 / 36, (double)quality["scripts"]!["cjk"]!, 3);
+
+        // A file in which every row has a label of its own says so as an error.
+        string singletons = "text,label\n" + string.Concat(Enumerable.Range(0, 40).Select(i => $"text number {i},label_{i}\n"));
+        var unique = await (await Client.PostAsync("/v1/datasets", HttpAssertions.DatasetForm(singletons, "singletons.csv"))).ReadJsonAsync(HttpStatusCode.Created);
+        var first = unique["quality"]!["findings"]![0]!;
+        Assert.Equal(("error", "every_label_unique"), ((string)first["severity"]!, (string)first["code"]!));
+    }
 }
 
 public sealed class DatasetsApiOnSqliteTests(SqliteServiceFixture service) : DatasetsApiTests<SqliteServiceFixture>(service);

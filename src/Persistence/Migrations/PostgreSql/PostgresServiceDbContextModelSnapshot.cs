@@ -162,6 +162,9 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                         .IsRequired()
                         .HasColumnType("text");
 
+                    b.Property<string>("QualityJson")
+                        .HasColumnType("text");
+
                     b.Property<int>("RowCount")
                         .HasColumnType("integer");
 
