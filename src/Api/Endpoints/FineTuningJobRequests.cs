@@ -1,11 +1,13 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using TextClassification.Api.Contracts;
 using TextClassification.Api.Problems;
 using TextClassification.Inference.Sessions;
 using TextClassification.Persistence;
 using TextClassification.Persistence.Entities;
 using TextClassification.Training.BaseModels;
+using TextClassification.Training.Data;
 using TextClassification.Training.Jobs;
 using TextClassification.Training.Loop;
 using TextClassification.Training.Models;
@@ -17,7 +19,7 @@ namespace TextClassification.Api.Endpoints;
 /// missing, malformed or out-of-range value, 404 for a dataset or base model that does not exist, 422 for values
 /// that are well-formed but cannot be used (an unknown architecture, an out-of-scope label the data lacks).
 /// </summary>
-internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalog baseModels, TimeProvider clock)
+internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalog baseModels, IOptions<JobsOptions> jobs, TimeProvider clock)
 {
     public const string Description = """
         Starts training a classifier on an uploaded dataset. Required: `training_dataset_id` and `model` (the registry
@@ -154,6 +156,8 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
             unusable.Add(ProblemError.ForField("training_dataset_id", $"Training needs at least two labels besides the out-of-scope label; the dataset has {intents}."));
         }
 
+        unusable.AddRange(Preflight(training, validation, request.OutOfScopeLabel, intents));
+
         if (unusable.Count > 0)
         {
             throw new UnprocessableContentException(unusable[0].Message, unusable);
@@ -198,6 +202,37 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
             Quantization = request.Quantization == ClassifierMetadata.DynamicInt8 ? ClassifierMetadata.DynamicInt8 : null,
             CreatedAt = now,
         };
+    }
+
+    /// <summary>
+    /// What makes training on these datasets meaningless, from the training dataset's quality report and label counts:
+    /// every row a label of its own, more labels than <c>Jobs:MaxLabels</c>, or (without a validation dataset) labels
+    /// with one example, which the stratified split can only put in training, so they are never validated.
+    /// </summary>
+    private IEnumerable<ProblemError> Preflight(Dataset training, Dataset? validation, string? outOfScopeLabel, int intents)
+    {
+        var quality = DatasetResponse.QualityOf(training);
+        if (quality?.Findings.FirstOrDefault(f => f.Code == DatasetQualityReport.Codes.EveryLabelUnique) is { } unique)
+        {
+            yield return ProblemError.ForField("training_dataset_id", $"{unique.Message} ({unique.Code})");
+            yield break;
+        }
+
+        if (intents > jobs.Value.MaxLabels)
+        {
+            yield return ProblemError.ForField("training_dataset_id",
+                $"The training dataset has {intents} labels; a job trains at most {jobs.Value.MaxLabels} (Jobs:MaxLabels). Is the label column right? (too_many_labels)");
+        }
+
+        if (validation is null)
+        {
+            var singles = training.Labels.Where(l => l.Count == 1 && l.Label != outOfScopeLabel).Select(l => l.Label).Order(StringComparer.Ordinal).ToList();
+            if (singles.Count > 0)
+            {
+                yield return ProblemError.ForField("training_dataset_id",
+                    $"{singles.Count} label(s) have a single example ({string.Join(", ", singles.Take(10).Select(l => $"'{l}'"))}{(singles.Count > 10 ? ", ..." : string.Empty)}): the validation split cannot hold one out, so they would never be validated. Add examples or give a validation_dataset_id. (single_example_labels)");
+            }
+        }
     }
 
     private async Task<Dataset> FindDatasetAsync(string id, string field, CancellationToken cancellationToken) =>

@@ -288,6 +288,26 @@ public abstract class FineTuningJobsApiTests<TFixture>(TFixture service) : IClas
 
         return events;
     }
+
+    [Fact]
+    public async Task Preflight_refuses_jobs_whose_data_cannot_train_a_meaningful_classifier()
+    {
+        // Every row a label of its own (a label column that holds ids): accepted as a dataset, refused as training data.
+        string singletons = "text,label\n" + string.Concat(Enumerable.Range(0, 2000).Select(i => $"customer message {i},ticket_{i}\n"));
+        string unique = await JobsApi.UploadAsync(Client, singletons, "tickets.csv");
+        var refused = await (await Client.PostAsync("/v1/fine-tuning/jobs", HttpAssertions.JsonBody(new { training_dataset_id = unique, model = "tickets" })))
+            .ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Contains("every_label_unique", refused.AllText(), StringComparison.Ordinal);
+
+        // A label with one example cannot be held out for validation.
+        string thin = await JobsApi.UploadAsync(Client, SyntheticIntents.Csv(Labels, 20, seed: 3) + "my card was swallowed by the machine,card_swallowed\n", "thin.csv");
+        var single = await (await Client.PostAsync("/v1/fine-tuning/jobs", HttpAssertions.JsonBody(new { training_dataset_id = thin, model = "thin" })))
+            .ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Contains("'card_swallowed'", single.AllText(), StringComparison.Ordinal);
+        Assert.Contains("single_example_labels", single.AllText(), StringComparison.Ordinal);
+        var jobs = await (await Client.GetAsync("/v1/fine-tuning/jobs?limit=100")).ReadJsonAsync(HttpStatusCode.OK);
+        Assert.DoesNotContain(jobs["data"]!.AsArray(), j => (string)j!["model"]! is "tickets" or "thin");
+    }
 }
 
 public sealed class FineTuningJobsApiOnSqliteTests(SqliteServiceFixture service) : FineTuningJobsApiTests<SqliteServiceFixture>(service);
