@@ -57,15 +57,21 @@ public sealed record DatasetQualityReport(IReadOnlyList<QualityFinding> Findings
 
 /// <summary>
 /// Builds a <see cref="DatasetQualityReport"/> from the accepted rows as the import writes them, in one pass: rows are
-/// remembered by a 128-bit hash of their text (exact, and with case, punctuation and whitespace removed), never whole.
+/// remembered by hashes of their text (exact, and with case, punctuation and whitespace removed) with their first
+/// label and line, never whole: under 40 bytes a distinct text.
 /// </summary>
 internal sealed class DatasetQualityCollector(int minExamplesPerLabel)
 {
     private const int VeryShortLetters = 3;
     private const double ImbalanceWarning = 10;
 
-    private readonly Dictionary<UInt128, (string Label, long Line)> exact = [];
-    private readonly Dictionary<UInt128, (string Label, long Line, string Text)> near = [];
+    // One entry per distinct text, keyed by a 64-bit hash of its folded form (lower case, letters and digits only; the
+    // exact text for one with none): the first row's label (an index), line and exact-text hash. 64 bits keep a
+    // collision unlikely below billions of rows, and an entry at 24 bytes of payload keeps a 130,000-row upload's
+    // map near 4 MB.
+    private readonly Dictionary<ulong, (int Label, int Line, ulong Exact)> seen = [];
+    private readonly Dictionary<string, int> labelIndex = new(StringComparer.Ordinal);
+    private readonly List<string> labelNames = [];
     private readonly Dictionary<string, int> scripts = new(StringComparer.Ordinal);
     private readonly Found conflicting = new();
     private readonly Found nearDuplicates = new();
@@ -92,31 +98,24 @@ internal sealed class DatasetQualityCollector(int minExamplesPerLabel)
             mostlyNonLetters.Add(new QualityExample(line, text, label));
         }
 
-        var exactKey = Hash(text);
-        ref var first = ref CollectionsMarshal.GetValueRefOrAddDefault(exact, exactKey, out bool seen);
-        if (!seen)
+        ref int index = ref CollectionsMarshal.GetValueRefOrAddDefault(labelIndex, label, out bool known);
+        if (!known)
         {
-            first = (label, line);
-        }
-        else if (first.Label != label)
-        {
-            conflicting.Add(new QualityExample(line, text, label, first.Label, first.Line));
-            return;
+            index = labelNames.Count;
+            labelNames.Add(label);
         }
 
-        if (shape.Folded.Length == 0)
+        ulong exactKey = Hash(text);
+        ulong key = shape.Folded.Length == 0 ? exactKey : Hash(shape.Folded);
+        ref var first = ref CollectionsMarshal.GetValueRefOrAddDefault(seen, key, out bool repeated);
+        if (!repeated)
         {
-            return;
+            first = (index, (int)Math.Min(line, int.MaxValue), exactKey);
         }
-
-        ref var similar = ref CollectionsMarshal.GetValueRefOrAddDefault(near, Hash(shape.Folded), out bool nearSeen);
-        if (!nearSeen)
+        else if (first.Label != index)
         {
-            similar = (label, line, text);
-        }
-        else if (similar.Label != label && similar.Text != text)
-        {
-            nearDuplicates.Add(new QualityExample(line, text, label, similar.Label, similar.Line));
+            var example = new QualityExample(line, text, label, labelNames[first.Label], first.Line);
+            (first.Exact == exactKey ? conflicting : nearDuplicates).Add(example);
         }
     }
 
@@ -171,11 +170,11 @@ internal sealed class DatasetQualityCollector(int minExamplesPerLabel)
         return new DatasetQualityReport(findings.OrderByDescending(f => f.Severity).ToList(), shares);
     }
 
-    private static UInt128 Hash(string text)
+    private static ulong Hash(string text)
     {
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(Encoding.UTF8.GetBytes(text), hash);
-        return MemoryMarshal.Read<UInt128>(hash);
+        return MemoryMarshal.Read<ulong>(hash);
     }
 
     /// <summary>Rows of one kind: all counted, the first <see cref="DatasetQualityReport.MaxExamples"/> kept.</summary>
@@ -208,7 +207,7 @@ internal sealed class DatasetQualityCollector(int minExamplesPerLabel)
         public static Shape Of(string text)
         {
             int letters = 0, nonSpace = 0;
-            var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+            Span<int> counts = stackalloc int[Scripts.Length];
             var folded = new StringBuilder(text.Length);
             foreach (var rune in text.EnumerateRunes())
             {
@@ -227,22 +226,31 @@ internal sealed class DatasetQualityCollector(int minExamplesPerLabel)
                 folded.Append(Rune.ToLowerInvariant(rune).ToString());
                 if (Rune.IsLetter(rune))
                 {
-                    CollectionsMarshal.GetValueRefOrAddDefault(counts, ScriptOf(rune.Value), out _)++;
+                    counts[ScriptOf(rune.Value)]++;
                 }
             }
 
-            string script = counts.Count == 0 ? "none" : counts.MaxBy(c => c.Value).Key;
+            int best = 0;
+            for (int i = 1; i < counts.Length; i++)
+            {
+                best = counts[i] > counts[best] ? i : best;
+            }
+
+            string script = counts[best] == 0 ? "none" : Scripts[best];
             return new Shape(letters, nonSpace, script, folded.ToString());
         }
 
-        private static string ScriptOf(int c) => c switch
+        private static readonly string[] Scripts = ["latin", "cyrillic", "arabic", "cjk", "other"];
+
+        /// <summary>An index into <see cref="Scripts"/>.</summary>
+        private static int ScriptOf(int c) => c switch
         {
-            <= 0x024F or (>= 0x1E00 and <= 0x1EFF) => "latin",
-            (>= 0x0400 and <= 0x052F) => "cyrillic",
-            (>= 0x0600 and <= 0x06FF) or (>= 0x0750 and <= 0x077F) or (>= 0x08A0 and <= 0x08FF) => "arabic",
+            <= 0x024F or (>= 0x1E00 and <= 0x1EFF) => 0,
+            (>= 0x0400 and <= 0x052F) => 1,
+            (>= 0x0600 and <= 0x06FF) or (>= 0x0750 and <= 0x077F) or (>= 0x08A0 and <= 0x08FF) => 2,
             (>= 0x3040 and <= 0x30FF) or (>= 0x3400 and <= 0x4DBF) or (>= 0x4E00 and <= 0x9FFF) or (>= 0xAC00 and <= 0xD7AF)
-                or (>= 0xF900 and <= 0xFAFF) or (>= 0x20000 and <= 0x3134F) => "cjk",
-            _ => "other",
+                or (>= 0xF900 and <= 0xFAFF) or (>= 0x20000 and <= 0x3134F) => 3,
+            _ => 4,
         };
     }
 }
