@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TextClassification.Training.Data;
 using TextClassification.Persistence.Entities;
 using TextClassification.Training.Jobs;
 using TextClassification.Training.Loop;
@@ -15,7 +16,32 @@ public sealed record CreateFineTuningJobRequest(
     HyperparameterOverrides? Hyperparameters,
     double? ValidationSplit,
     string? OutOfScopeLabel,
-    string? Quantization = null);
+    string? Quantization = null,
+    bool? DryRun = null);
+
+/// <summary>What a job would do, from <c>"dry_run": true</c>: nothing is queued.</summary>
+/// <param name="Object">Always <c>fine_tuning.job.preflight</c>.</param>
+/// <param name="Architecture">The architecture it would train.</param>
+/// <param name="BaseModel">The encoder or version it would start from.</param>
+/// <param name="Hyperparameters">Resolved: the request's values over the preset.</param>
+/// <param name="TrainingRows">Rows it would train on (after the validation split, out-of-scope rows included).</param>
+/// <param name="ValidationRows">Rows it would validate on.</param>
+/// <param name="Labels">Labels it would learn (the out-of-scope label excluded).</param>
+/// <param name="Findings">The quality findings of its datasets, each code prefixed by the dataset's role.</param>
+/// <param name="EstimatedSeconds">
+/// Epochs × training rows ÷ the median training throughput of this service's latest succeeded job of the same
+/// architecture and base model; null until such a job has run.
+/// </param>
+public sealed record FineTuningJobPreflightResponse(
+    string Object,
+    string Architecture,
+    string? BaseModel,
+    JsonElement Hyperparameters,
+    int TrainingRows,
+    int ValidationRows,
+    int Labels,
+    IReadOnlyList<QualityFinding> Findings,
+    double? EstimatedSeconds);
 
 /// <summary>A fine-tuning job as the API shows it.</summary>
 public sealed record FineTuningJobResponse(

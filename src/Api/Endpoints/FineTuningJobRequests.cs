@@ -34,7 +34,11 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
         threshold for answering "I don't know" is chosen on the validation data), `quantization` (`none`, the
         default, or `dynamic_int8`: the version is also exported as a dynamically quantized INT8 graph, which is the
         one served; its accuracy and speed change against the float32 graph are measured on the validation data and
-        shown with the version).
+        shown with the version), `dry_run` (true: check everything and answer 200 with the preflight, the resolved
+        hyperparameters, the rows it would train and validate on, its datasets' quality findings and an estimated
+        duration from this service's last job of the same kind, without queueing anything). Refused with 422 before
+        anything is queued: training data in which every label is unique, more labels than `Jobs:MaxLabels`, or
+        labels with a single example and no validation dataset.
         """;
 
     public const double DefaultValidationSplit = 0.1;
@@ -202,6 +206,61 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
             Quantization = request.Quantization == ClassifierMetadata.DynamicInt8 ? ClassifierMetadata.DynamicInt8 : null,
             CreatedAt = now,
         };
+    }
+
+    /// <summary>
+    /// What <paramref name="job"/> would do, for <c>"dry_run": true</c>: its resolved settings, the rows it would
+    /// train and validate on, its datasets' quality findings, and an estimate of its duration from this service's
+    /// own measured throughput.
+    /// </summary>
+    public async Task<FineTuningJobPreflightResponse> PreflightAsync(FineTuningJob job, CancellationToken cancellationToken)
+    {
+        var training = await FindDatasetAsync(job.TrainingDatasetId, "training_dataset_id", cancellationToken);
+        var validation = job.ValidationDatasetId is null ? null : await FindDatasetAsync(job.ValidationDatasetId, "validation_dataset_id", cancellationToken);
+        int heldOut = validation is null ? training.Labels.Sum(l => StratifiedSplit.ValidationRowsFor(l.Count, job.ValidationSplit ?? DefaultValidationSplit)) : 0;
+        int trainingRows = training.RowCount - heldOut;
+        var findings = Findings("training", training).Concat(validation is null ? [] : Findings("validation", validation)).ToList();
+        var hyperparameters = JsonSerializer.Deserialize<Hyperparameters>(job.HyperparametersJson, TrainingJson.Options)!;
+
+        // The latest succeeded job of the same kind: the median of its step events' throughput.
+        var previous = await db.FineTuningJobs.AsNoTracking()
+            .Where(j => j.Status == FineTuningJobStatus.Succeeded && j.Architecture == job.Architecture && j.BaseModel == job.BaseModel)
+            .OrderByDescending(j => j.Id).Select(j => j.Id).FirstOrDefaultAsync(cancellationToken);
+        double? estimate = null;
+        if (previous is not null)
+        {
+            var rates = (await db.JobEvents.AsNoTracking().Where(e => e.JobId == previous && e.Type == JobEventTypes.StepLoss).Select(e => e.DataJson).ToListAsync(cancellationToken))
+                .Select(ExamplesPerSecond).Where(rate => rate > 0).Order().ToList();
+            if (rates.Count > 0)
+            {
+                estimate = Math.Round(hyperparameters.Epochs * (double)trainingRows / rates[rates.Count / 2], 1);
+            }
+        }
+
+        return new FineTuningJobPreflightResponse(
+            "fine_tuning.job.preflight",
+            job.Architecture,
+            job.BaseModel,
+            JsonDocument.Parse(job.HyperparametersJson).RootElement.Clone(),
+            trainingRows,
+            validation?.RowCount ?? heldOut,
+            training.Labels.Count(l => l.Label != job.OutOfScopeLabel),
+            findings,
+            estimate);
+
+        static IEnumerable<QualityFinding> Findings(string role, Dataset dataset) =>
+            (DatasetResponse.QualityOf(dataset)?.Findings ?? []).Select(f => f with { Code = $"{role}.{f.Code}" });
+
+        static double ExamplesPerSecond(string? data)
+        {
+            if (data is null)
+            {
+                return 0;
+            }
+
+            using var document = JsonDocument.Parse(data);
+            return document.RootElement.TryGetProperty("examples_per_second", out var rate) ? rate.GetDouble() : 0;
+        }
     }
 
     /// <summary>

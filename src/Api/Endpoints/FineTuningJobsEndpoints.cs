@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TextClassification.Api.Contracts;
+using TextClassification.Training.Data;
 using TextClassification.Api.Hosting;
 using TextClassification.Api.Problems;
 using TextClassification.Api.Security;
@@ -30,7 +31,8 @@ internal static partial class FineTuningJobsEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .WithRequestExample(FineTuningJobRequests.Example)
-            .WithResponseExample(StatusCodes.Status201Created, Examples.Job);
+            .WithResponseExample(StatusCodes.Status201Created, Examples.Job)
+            .WithResponseExample(StatusCodes.Status200OK, Examples.Preflight);
 
         group.MapGet("/", ListJobs)
             .WithName("ListFineTuningJobs")
@@ -88,10 +90,16 @@ internal static partial class FineTuningJobsEndpoints
         return app;
     }
 
-    private static async Task<Created<FineTuningJobResponse>> CreateJob(
+    private static async Task<Results<Created<FineTuningJobResponse>, Ok<FineTuningJobPreflightResponse>>> CreateJob(
         CreateFineTuningJobRequest? request, FineTuningJobRequests requests, FineTuningJobScheduler scheduler, AuditLog audit, CancellationToken cancellationToken)
     {
         var job = await requests.ToJobAsync(request, cancellationToken);
+        if (request!.DryRun == true)
+        {
+            // Everything a real job would be checked for has been checked; nothing is saved or queued.
+            return TypedResults.Ok(await requests.PreflightAsync(job, cancellationToken));
+        }
+
         // The scheduler saves the job through this request's context: the entry is saved with it, or not at all.
         audit.Add(AuditLog.Actions.JobCreate, AuditLog.Resources.FineTuningJob, job.Id, new()
         {
@@ -205,6 +213,14 @@ internal static partial class FineTuningJobsEndpoints
         public static readonly JobEventResponse Event = new(
             42, "fine_tuning.job.event", Created.AddSeconds(20), "info", "epoch_completed", "Epoch 2/8: validation accuracy 0.921, macro-F1 0.919.",
             System.Text.Json.JsonDocument.Parse("""{"epoch":2,"train_loss":0.83,"validation_loss":0.61,"validation_accuracy":0.921,"validation_macro_f1":0.919}""").RootElement);
+
+        public static readonly FineTuningJobPreflightResponse Preflight = new(
+            "fine_tuning.job.preflight", "ngram-bag", null,
+            System.Text.Json.JsonDocument.Parse("""{"epochs":8,"batch_size":64,"learning_rate":0.01}""").RootElement,
+            13_590, 1_510, 150,
+            [new QualityFinding(QualitySeverity.Warning, "training.conflicting_duplicates", "2 row(s) repeat an earlier row's text under another label: the model is taught both answers. Each example names the earlier line and label.", 2,
+                [new QualityExample(812, "how much money do i have", "balance", "transfer", 97)])],
+            74.5);
 
         public static readonly JobCheckpointResponse Checkpoint = new(
             "fine_tuning.job.checkpoint", 2, 472,

@@ -43,7 +43,7 @@ public static class StratifiedSplit
         foreach (var label in rowsByLabel.Keys.Order(StringComparer.Ordinal))
         {
             var indexes = rowsByLabel[label];
-            int take = TakeForValidation(indexes.Count, validationFraction);
+            int take = ValidationRowsFor(indexes.Count, validationFraction);
             // A partial Fisher–Yates shuffle: the first `take` positions end up a uniform random sample.
             for (int i = 0; i < take; i++)
             {
@@ -65,7 +65,8 @@ public static class StratifiedSplit
         return (train, validation);
     }
 
-    private static int TakeForValidation(int count, double fraction)
+    /// <summary>How many of a label's <paramref name="count"/> rows <see cref="Split"/> holds out for validation.</summary>
+    public static int ValidationRowsFor(int count, double fraction)
     {
         if (count < 2 || fraction == 0)
         {

@@ -305,8 +305,23 @@ public abstract class FineTuningJobsApiTests<TFixture>(TFixture service) : IClas
             .ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
         Assert.Contains("'card_swallowed'", single.AllText(), StringComparison.Ordinal);
         Assert.Contains("single_example_labels", single.AllText(), StringComparison.Ordinal);
+
+        // A dry run checks everything, says what the job would do, and queues nothing.
+        string sound = await JobsApi.UploadAsync(Client, SyntheticIntents.Csv(Labels, 20, seed: 4) + "!!!,balance\n", "sound.csv");
+        var preflight = await (await Client.PostAsync("/v1/fine-tuning/jobs", HttpAssertions.JsonBody(new
+        {
+            training_dataset_id = sound, model = "dry", dry_run = true, hyperparameters = new { epochs = 2 },
+        }))).ReadJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("fine_tuning.job.preflight", (string)preflight["object"]!);
+        Assert.Equal(2, (int)preflight["hyperparameters"]!["epochs"]!);
+        Assert.Equal(Labels.Length, (int)preflight["labels"]!);
+        // 10 % of each label's 20 rows (21 for balance) held out: 2 each.
+        Assert.Equal((Labels.Length * 20) + 1 - (Labels.Length * 2), (int)preflight["training_rows"]!);
+        Assert.Equal(Labels.Length * 2, (int)preflight["validation_rows"]!);
+        Assert.Contains(preflight["findings"]!.AsArray(), f => (string)f!["code"]! == "training.text_without_letters");
+
         var jobs = await (await Client.GetAsync("/v1/fine-tuning/jobs?limit=100")).ReadJsonAsync(HttpStatusCode.OK);
-        Assert.DoesNotContain(jobs["data"]!.AsArray(), j => (string)j!["model"]! is "tickets" or "thin");
+        Assert.DoesNotContain(jobs["data"]!.AsArray(), j => (string)j!["model"]! is "tickets" or "thin" or "dry");
     }
 }
 
