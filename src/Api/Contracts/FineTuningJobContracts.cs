@@ -66,7 +66,8 @@ public sealed record FineTuningJobResponse(
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
-    JsonElement? Evaluation = null)
+    JsonElement? Evaluation = null,
+    IReadOnlyList<QualityFinding>? Warnings = null)
 {
     /// <summary>The job; with <paramref name="includeEvaluation"/>, also its full evaluation (per-class figures, confusion matrix).</summary>
     public static FineTuningJobResponse From(FineTuningJob job, bool includeEvaluation = false) => new(

@@ -5,6 +5,7 @@ using TextClassification.Api.Contracts;
 using TextClassification.Api.Problems;
 using TextClassification.Inference.Sessions;
 using TextClassification.Persistence;
+using TextClassification.Persistence.Artifacts;
 using TextClassification.Persistence.Entities;
 using TextClassification.Training.BaseModels;
 using TextClassification.Training.Data;
@@ -19,7 +20,7 @@ namespace TextClassification.Api.Endpoints;
 /// missing, malformed or out-of-range value, 404 for a dataset or base model that does not exist, 422 for values
 /// that are well-formed but cannot be used (an unknown architecture, an out-of-scope label the data lacks).
 /// </summary>
-internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalog baseModels, IOptions<JobsOptions> jobs, TimeProvider clock)
+internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalog baseModels, IArtifactStore artifacts, IOptions<JobsOptions> jobs, TimeProvider clock)
 {
     public const string Description = """
         Starts training a classifier on an uploaded dataset. Required: `training_dataset_id` and `model` (the registry
@@ -209,6 +210,72 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
     }
 
     /// <summary>
+    /// The warnings a job is created with: its datasets' quality warnings and errors (codes prefixed with the dataset's
+    /// role), and, with a validation dataset, labels found in only one of the two and validation texts that also
+    /// appear in the training data (leakage: the validation figures flatter the model).
+    /// </summary>
+    public async Task<List<QualityFinding>> WarningsAsync(FineTuningJob job, CancellationToken cancellationToken)
+    {
+        var training = await FindDatasetAsync(job.TrainingDatasetId, "training_dataset_id", cancellationToken);
+        var validation = job.ValidationDatasetId is null ? null : await FindDatasetAsync(job.ValidationDatasetId, "validation_dataset_id", cancellationToken);
+        var warnings = QualityFindings("training", training).Concat(validation is null ? [] : QualityFindings("validation", validation))
+            .Where(f => f.Severity != QualitySeverity.Info).ToList();
+        if (validation is null)
+        {
+            return warnings;
+        }
+
+        var trained = training.Labels.Select(l => l.Label).Where(l => l != job.OutOfScopeLabel).ToHashSet(StringComparer.Ordinal);
+        var validated = validation.Labels.Select(l => l.Label).Where(l => l != job.OutOfScopeLabel).ToHashSet(StringComparer.Ordinal);
+        var untrained = validated.Except(trained).Order(StringComparer.Ordinal).ToList();
+        var unvalidated = trained.Except(validated).Order(StringComparer.Ordinal).ToList();
+        if (untrained.Count > 0)
+        {
+            warnings.Add(new QualityFinding(QualitySeverity.Warning, "validation_labels_not_in_training",
+                $"{untrained.Count} label(s) of the validation dataset are not in the training dataset; the model can never predict them.",
+                untrained.Count, untrained.Take(DatasetQualityReport.MaxExamples).Select(l => new QualityExample(null, null, l)).ToList()));
+        }
+
+        if (unvalidated.Count > 0)
+        {
+            warnings.Add(new QualityFinding(QualitySeverity.Warning, "training_labels_not_in_validation",
+                $"{unvalidated.Count} label(s) of the training dataset have no validation rows; their accuracy is never measured.",
+                unvalidated.Count, unvalidated.Take(DatasetQualityReport.MaxExamples).Select(l => new QualityExample(null, null, l)).ToList()));
+        }
+
+        var validationTexts = new HashSet<string>(StringComparer.Ordinal);
+        await using (var stream = await artifacts.OpenReadAsync(validation.ArtifactKey, validation.Sha256, validation.SizeBytes, cancellationToken))
+        {
+            await foreach (var row in DatasetRowReader.ReadAsync(stream, cancellationToken))
+            {
+                validationTexts.Add(row.Text);
+            }
+        }
+
+        var leaked = new List<QualityExample>();
+        int leakedCount = 0;
+        await using (var stream = await artifacts.OpenReadAsync(training.ArtifactKey, training.Sha256, training.SizeBytes, cancellationToken))
+        {
+            await foreach (var row in DatasetRowReader.ReadAsync(stream, cancellationToken))
+            {
+                if (validationTexts.Remove(row.Text) && leakedCount++ < DatasetQualityReport.MaxExamples)
+                {
+                    leaked.Add(new QualityExample(null, row.Text, row.Label));
+                }
+            }
+        }
+
+        if (leakedCount > 0)
+        {
+            warnings.Add(new QualityFinding(QualitySeverity.Warning, "validation_texts_in_training",
+                $"{leakedCount} validation text(s) also appear in the training dataset: the validation figures will flatter the model.",
+                leakedCount, leaked));
+        }
+
+        return warnings;
+    }
+
+    /// <summary>
     /// What <paramref name="job"/> would do, for <c>"dry_run": true</c>: its resolved settings, the rows it would
     /// train and validate on, its datasets' quality findings, and an estimate of its duration from this service's
     /// own measured throughput.
@@ -219,7 +286,7 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
         var validation = job.ValidationDatasetId is null ? null : await FindDatasetAsync(job.ValidationDatasetId, "validation_dataset_id", cancellationToken);
         int heldOut = validation is null ? training.Labels.Sum(l => StratifiedSplit.ValidationRowsFor(l.Count, job.ValidationSplit ?? DefaultValidationSplit)) : 0;
         int trainingRows = training.RowCount - heldOut;
-        var findings = Findings("training", training).Concat(validation is null ? [] : Findings("validation", validation)).ToList();
+        var findings = QualityFindings("training", training).Concat(validation is null ? [] : QualityFindings("validation", validation)).ToList();
         var hyperparameters = JsonSerializer.Deserialize<Hyperparameters>(job.HyperparametersJson, TrainingJson.Options)!;
 
         // The latest succeeded job of the same kind: the median of its step events' throughput.
@@ -247,9 +314,6 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
             training.Labels.Count(l => l.Label != job.OutOfScopeLabel),
             findings,
             estimate);
-
-        static IEnumerable<QualityFinding> Findings(string role, Dataset dataset) =>
-            (DatasetResponse.QualityOf(dataset)?.Findings ?? []).Select(f => f with { Code = $"{role}.{f.Code}" });
 
         static double ExamplesPerSecond(string? data)
         {
@@ -293,6 +357,9 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
             }
         }
     }
+
+    private static IEnumerable<QualityFinding> QualityFindings(string role, Dataset dataset) =>
+        (DatasetResponse.QualityOf(dataset)?.Findings ?? []).Select(f => f with { Code = $"{role}.{f.Code}" });
 
     private async Task<Dataset> FindDatasetAsync(string id, string field, CancellationToken cancellationToken) =>
         await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken)

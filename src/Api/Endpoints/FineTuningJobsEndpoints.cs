@@ -91,13 +91,28 @@ internal static partial class FineTuningJobsEndpoints
     }
 
     private static async Task<Results<Created<FineTuningJobResponse>, Ok<FineTuningJobPreflightResponse>>> CreateJob(
-        CreateFineTuningJobRequest? request, FineTuningJobRequests requests, FineTuningJobScheduler scheduler, AuditLog audit, CancellationToken cancellationToken)
+        CreateFineTuningJobRequest? request,
+        FineTuningJobRequests requests,
+        FineTuningJobScheduler scheduler,
+        ServiceDbContext db,
+        JobEventLog events,
+        AuditLog audit,
+        CancellationToken cancellationToken)
     {
         var job = await requests.ToJobAsync(request, cancellationToken);
         if (request!.DryRun == true)
         {
             // Everything a real job would be checked for has been checked; nothing is saved or queued.
             return TypedResults.Ok(await requests.PreflightAsync(job, cancellationToken));
+        }
+
+        // Warnings go with the created job and become its first event, saved with it.
+        var warnings = await requests.WarningsAsync(job, cancellationToken);
+        if (warnings.Count > 0)
+        {
+            db.JobEvents.Add(events.NewEvent(job.Id, "warning", JobEventTypes.Warning,
+                $"Created with {warnings.Count} data warning(s): " + string.Join(" ", warnings.Select(w => $"[{w.Code}] {w.Message}")),
+                new { warnings = warnings.Select(w => new { w.Code, w.Count }) }));
         }
 
         // The scheduler saves the job through this request's context: the entry is saved with it, or not at all.
@@ -108,7 +123,7 @@ internal static partial class FineTuningJobsEndpoints
             ["training_dataset_id"] = job.TrainingDatasetId,
         });
         await scheduler.SubmitAsync(job, cancellationToken);
-        return TypedResults.Created($"/v1/fine-tuning/jobs/{job.Id}", FineTuningJobResponse.From(job));
+        return TypedResults.Created($"/v1/fine-tuning/jobs/{job.Id}", FineTuningJobResponse.From(job) with { Warnings = warnings });
     }
 
     private static async Task<Ok<ListResponse<FineTuningJobResponse>>> ListJobs(

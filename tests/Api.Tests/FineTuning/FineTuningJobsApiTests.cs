@@ -322,6 +322,23 @@ public abstract class FineTuningJobsApiTests<TFixture>(TFixture service) : IClas
 
         var jobs = await (await Client.GetAsync("/v1/fine-tuning/jobs?limit=100")).ReadJsonAsync(HttpStatusCode.OK);
         Assert.DoesNotContain(jobs["data"]!.AsArray(), j => (string)j!["model"]! is "tickets" or "thin" or "dry");
+
+        // Warnings do not refuse a job: they come back with it and are its first event. Two validation texts are
+        // training texts (leakage), one validation label is never trained.
+        string[] trainingLines = (SyntheticIntents.Csv(Labels, 20, seed: 4) + "!!!,balance\n").Split('\n');
+        string leaky = await JobsApi.UploadAsync(Client, $"text,label\n{trainingLines[1]}\n{trainingLines[2]}\nwhen does the branch open,branch_hours\n", "leaky.csv");
+        var warned = await JobsApi.CreateAsync(Client, new { training_dataset_id = sound, validation_dataset_id = leaky, model = "warned", hyperparameters = new { epochs = 1 } });
+        var codes = warned["warnings"]!.AsArray().Select(w => (string)w!["code"]!).ToList();
+        Assert.Contains("training.text_without_letters", codes);
+        Assert.Contains("validation_labels_not_in_training", codes);
+        Assert.Contains("training_labels_not_in_validation", codes);
+        var leak = warned["warnings"]!.AsArray().Single(w => (string)w!["code"]! == "validation_texts_in_training")!;
+        Assert.Equal(2, (int)leak["count"]!);
+        var first = (await JobsApi.EventsAsync(Client, (string)warned["id"]!))[0]!;
+        Assert.Equal("warning", (string)first["type"]!);
+        Assert.Contains("validation_texts_in_training", (string)first["message"]!, StringComparison.Ordinal);
+        await Client.PostAsync($"/v1/fine-tuning/jobs/{warned["id"]}/cancel", null);
+        await JobsApi.WaitForEndAsync(Client, (string)warned["id"]!, JobTimeout);
     }
 }
 
