@@ -327,6 +327,7 @@ public abstract class DatasetsApiTests<TFixture>(TFixture service) : IClassFixtu
         csv.Append("???,balance\n");                                            // 35: no letters
         csv.Append("ok,balance\n");                                             // 36: very short
         csv.Append("我的银行卡被冻结了,transfer\n");                            // 37: CJK
+        csv.Append("$$$ %%% ^^^ <span>,balance\n");                            // 38: mostly symbols
         var created = await (await Client.PostAsync("/v1/datasets", HttpAssertions.DatasetForm(csv.ToString(), "quality.csv"))).ReadJsonAsync(HttpStatusCode.Created);
 
         var quality = await (await Client.GetAsync($"/v1/datasets/{created["id"]}/quality")).ReadJsonAsync(HttpStatusCode.OK);
@@ -341,10 +342,11 @@ public abstract class DatasetsApiTests<TFixture>(TFixture service) : IClassFixtu
         Assert.Equal((34, 32), ((long)near["line"]!, (long)near["other_line"]!));
         Assert.Equal(35, (long)Finding("text_without_letters")["examples"]![0]!["line"]!);
         Assert.Equal(36, (long)Finding("text_very_short")["examples"]![0]!["line"]!);
+        Assert.Equal(38, (long)Finding("text_mostly_non_letters")["examples"]![0]!["line"]!);
         Assert.Equal("transfer", (string)Finding("label_with_few_examples")["examples"]![0]!["label"]!);
         Assert.Contains("balance", Finding("label_imbalance")["message"]!.ToString(), StringComparison.Ordinal);
         Assert.Contains("cjk", Finding("mixed_scripts")["message"]!.ToString(), StringComparison.Ordinal);
-        Assert.Equal(1.0 / 36, (double)quality["scripts"]!["cjk"]!, 3);
+        Assert.Equal(1.0 / 37, (double)quality["scripts"]!["cjk"]!, 3);
 
         // A file in which every row has a label of its own says so as an error.
         string singletons = "text,label\n" + string.Concat(Enumerable.Range(0, 40).Select(i => $"text number {i},label_{i}\n"));

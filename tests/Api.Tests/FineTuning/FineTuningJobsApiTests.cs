@@ -293,7 +293,7 @@ public abstract class FineTuningJobsApiTests<TFixture>(TFixture service) : IClas
     public async Task Preflight_refuses_jobs_whose_data_cannot_train_a_meaningful_classifier()
     {
         // Every row a label of its own (a label column that holds ids): accepted as a dataset, refused as training data.
-        string singletons = "text,label\n" + string.Concat(Enumerable.Range(0, 2000).Select(i => $"customer message {i},ticket_{i}\n"));
+        string singletons = "text,label\n" + string.Concat(Enumerable.Range(0, 50_000).Select(i => $"customer message {i},ticket_{i}\n"));
         string unique = await JobsApi.UploadAsync(Client, singletons, "tickets.csv");
         var refused = await (await Client.PostAsync("/v1/fine-tuning/jobs", HttpAssertions.JsonBody(new { training_dataset_id = unique, model = "tickets" })))
             .ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
