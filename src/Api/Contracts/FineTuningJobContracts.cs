@@ -27,7 +27,7 @@ public sealed record CreateFineTuningJobRequest(
 /// <param name="TrainingRows">Rows it would train on (after the validation split, out-of-scope rows included).</param>
 /// <param name="ValidationRows">Rows it would validate on.</param>
 /// <param name="Labels">Labels it would learn (the out-of-scope label excluded).</param>
-/// <param name="Findings">The quality findings of its datasets, each code prefixed by the dataset's role.</param>
+/// <param name="Findings">Its datasets' quality findings (codes prefixed by the dataset's role) and, with a validation dataset, the pair checks (labels in only one of the two, leaked texts).</param>
 /// <param name="EstimatedSeconds">
 /// Epochs × training rows ÷ the median training throughput of this service's latest succeeded job of the same
 /// architecture and base model; null until such a job has run.

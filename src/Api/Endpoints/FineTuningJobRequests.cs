@@ -36,7 +36,8 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
         default, or `dynamic_int8`: the version is also exported as a dynamically quantized INT8 graph, which is the
         one served; its accuracy and speed change against the float32 graph are measured on the validation data and
         shown with the version), `dry_run` (true: check everything and answer 200 with the preflight, the resolved
-        hyperparameters, the rows it would train and validate on, its datasets' quality findings and an estimated
+        hyperparameters, the rows it would train and validate on, every finding about its data (the datasets' reports and,
+        with a validation dataset, the pair checks) and an estimated
         duration from this service's last job of the same kind, without queueing anything). Refused with 422 before
         anything is queued: training data in which every label is unique, more labels than `Jobs:MaxLabels`, or
         labels with a single example and no validation dataset.
@@ -48,7 +49,8 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
         "ds_01kaq3m5t8y9c2b7n4x6r0w1zd", "ds_01kaq3m6a1b2c3d4e5f6g7h8j9", "support-intents", null, "ngram-bag",
         new HyperparameterOverrides { Epochs = 8, Seed = 7 }, null, "oos", "none");
 
-    public async Task<FineTuningJob> ToJobAsync(CreateFineTuningJobRequest? request, CancellationToken cancellationToken)
+    /// <summary>The job a request describes, checked, with the datasets and hyperparameters it was checked against.</summary>
+    public async Task<CheckedJob> ToJobAsync(CreateFineTuningJobRequest? request, CancellationToken cancellationToken)
     {
         if (request is null)
         {
@@ -161,7 +163,7 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
             unusable.Add(ProblemError.ForField("training_dataset_id", $"Training needs at least two labels besides the out-of-scope label; the dataset has {intents}."));
         }
 
-        unusable.AddRange(Preflight(training, validation, request.OutOfScopeLabel, intents));
+        unusable.AddRange(Refusals(training, validation, request.OutOfScopeLabel, intents));
 
         if (unusable.Count > 0)
         {
@@ -193,7 +195,7 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
         }
 
         var now = clock.GetUtcNow();
-        return new FineTuningJob
+        var job = new FineTuningJob
         {
             Id = ResourceId.New(ResourceId.FineTuningJobPrefix, clock),
             Model = request.Model!,
@@ -207,19 +209,19 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
             Quantization = request.Quantization == ClassifierMetadata.DynamicInt8 ? ClassifierMetadata.DynamicInt8 : null,
             CreatedAt = now,
         };
+        return new CheckedJob(job, training, validation, hyperparameters);
     }
 
     /// <summary>
-    /// The warnings a job is created with: its datasets' quality warnings and errors (codes prefixed with the dataset's
-    /// role), and, with a validation dataset, labels found in only one of the two and validation texts that also
-    /// appear in the training data (leakage: the validation figures flatter the model).
+    /// Everything known about a checked job's data: its datasets' quality findings (codes prefixed with the dataset's
+    /// role) and, with a validation dataset, labels found in only one of the two and validation texts that also
+    /// appear in the training data (leakage: the validation figures flatter the model). The created job carries the
+    /// warnings and errors among them; a dry run shows them all.
     /// </summary>
-    public async Task<List<QualityFinding>> WarningsAsync(FineTuningJob job, CancellationToken cancellationToken)
+    public async Task<List<QualityFinding>> FindingsAsync(CheckedJob checkedJob, CancellationToken cancellationToken)
     {
-        var training = await FindDatasetAsync(job.TrainingDatasetId, "training_dataset_id", cancellationToken);
-        var validation = job.ValidationDatasetId is null ? null : await FindDatasetAsync(job.ValidationDatasetId, "validation_dataset_id", cancellationToken);
-        var warnings = QualityFindings("training", training).Concat(validation is null ? [] : QualityFindings("validation", validation))
-            .Where(f => f.Severity != QualitySeverity.Info).ToList();
+        var (job, training, validation, _) = checkedJob;
+        var warnings = QualityFindings("training", training).Concat(validation is null ? [] : QualityFindings("validation", validation)).ToList();
         if (validation is null)
         {
             return warnings;
@@ -276,18 +278,16 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
     }
 
     /// <summary>
-    /// What <paramref name="job"/> would do, for <c>"dry_run": true</c>: its resolved settings, the rows it would
-    /// train and validate on, its datasets' quality findings, and an estimate of its duration from this service's
+    /// What a checked job would do, for <c>"dry_run": true</c>: its resolved settings, the rows it would train and
+    /// validate on, every finding about its data (<see cref="FindingsAsync"/>), and an estimate of its duration from this service's
     /// own measured throughput.
     /// </summary>
-    public async Task<FineTuningJobPreflightResponse> PreflightAsync(FineTuningJob job, CancellationToken cancellationToken)
+    public async Task<FineTuningJobPreflightResponse> PreflightAsync(CheckedJob checkedJob, CancellationToken cancellationToken)
     {
-        var training = await FindDatasetAsync(job.TrainingDatasetId, "training_dataset_id", cancellationToken);
-        var validation = job.ValidationDatasetId is null ? null : await FindDatasetAsync(job.ValidationDatasetId, "validation_dataset_id", cancellationToken);
+        var (job, training, validation, hyperparameters) = checkedJob;
         int heldOut = validation is null ? training.Labels.Sum(l => StratifiedSplit.ValidationRowsFor(l.Count, job.ValidationSplit ?? DefaultValidationSplit)) : 0;
         int trainingRows = training.RowCount - heldOut;
-        var findings = QualityFindings("training", training).Concat(validation is null ? [] : QualityFindings("validation", validation)).ToList();
-        var hyperparameters = JsonSerializer.Deserialize<Hyperparameters>(job.HyperparametersJson, TrainingJson.Options)!;
+        var findings = await FindingsAsync(checkedJob, cancellationToken);
 
         // The latest succeeded job of the same kind: the median of its step events' throughput.
         var previous = await db.FineTuningJobs.AsNoTracking()
@@ -332,7 +332,7 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
     /// every row a label of its own, more labels than <c>Jobs:MaxLabels</c>, or (without a validation dataset) labels
     /// with one example, which the stratified split can only put in training, so they are never validated.
     /// </summary>
-    private IEnumerable<ProblemError> Preflight(Dataset training, Dataset? validation, string? outOfScopeLabel, int intents)
+    private IEnumerable<ProblemError> Refusals(Dataset training, Dataset? validation, string? outOfScopeLabel, int intents)
     {
         var quality = DatasetResponse.QualityOf(training);
         if (quality?.Findings.FirstOrDefault(f => f.Code == DatasetQualityReport.Codes.EveryLabelUnique) is { } unique)
@@ -366,3 +366,10 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
             ?? throw new ApiProblemException(StatusCodes.Status404NotFound, "Dataset not found.",
                 $"No dataset has the id '{id}'.", [ProblemError.ForField(field, $"Dataset '{id}' does not exist.")]);
 }
+
+/// <summary>A job built from a request and checked, with what it was checked against, so that nothing is read twice.</summary>
+/// <param name="Job">The job, not yet saved.</param>
+/// <param name="Training">Its training dataset's row.</param>
+/// <param name="Validation">Its validation dataset's row, when it names one.</param>
+/// <param name="Hyperparameters">Resolved: the request's values over the preset (the job holds them as JSON).</param>
+internal sealed record CheckedJob(FineTuningJob Job, Dataset Training, Dataset? Validation, Hyperparameters Hyperparameters);

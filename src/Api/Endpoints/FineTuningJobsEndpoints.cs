@@ -99,15 +99,16 @@ internal static partial class FineTuningJobsEndpoints
         AuditLog audit,
         CancellationToken cancellationToken)
     {
-        var job = await requests.ToJobAsync(request, cancellationToken);
+        var checkedJob = await requests.ToJobAsync(request, cancellationToken);
+        var job = checkedJob.Job;
         if (request!.DryRun == true)
         {
             // Everything a real job would be checked for has been checked; nothing is saved or queued.
-            return TypedResults.Ok(await requests.PreflightAsync(job, cancellationToken));
+            return TypedResults.Ok(await requests.PreflightAsync(checkedJob, cancellationToken));
         }
 
         // Warnings go with the created job and become its first event, saved with it.
-        var warnings = await requests.WarningsAsync(job, cancellationToken);
+        var warnings = (await requests.FindingsAsync(checkedJob, cancellationToken)).Where(f => f.Severity != QualitySeverity.Info).ToList();
         if (warnings.Count > 0)
         {
             db.JobEvents.Add(events.NewEvent(job.Id, "warning", JobEventTypes.Warning,

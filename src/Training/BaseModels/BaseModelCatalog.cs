@@ -296,7 +296,7 @@ public sealed partial class BaseModelCatalog(
         model.Id,
         ArchitectureRegistry.Bert,
         model.Config,
-        EncoderWeights.ExpectedShapes(model.Config).Values.Sum(shape => shape.Aggregate(1L, (a, b) => a * b)),
+        EncoderWeights.ExpectedParameterCount(model.Config),
         builtInHashes.GetOrAdd(model.ModelPath, path => new Lazy<string>(() => HashFile(path))).Value,
         model.License,
         model.Source,

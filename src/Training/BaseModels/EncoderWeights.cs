@@ -84,6 +84,10 @@ public sealed class EncoderWeights
         }
     }
 
+    /// <summary>Parameters an encoder of <paramref name="config"/>'s shape holds (the head excluded).</summary>
+    public static long ExpectedParameterCount(BertConfig config) =>
+        ExpectedShapes(config).Values.Sum(shape => shape.Aggregate(1L, (a, b) => a * b));
+
     /// <summary>Every encoder tensor (the head excluded) a <see cref="BertClassifier"/> of this shape has, with its shape.</summary>
     public static IReadOnlyDictionary<string, long[]> ExpectedShapes(BertConfig config)
     {

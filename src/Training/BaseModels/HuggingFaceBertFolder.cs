@@ -78,7 +78,7 @@ public sealed record HuggingFaceBertFolder(BertConfig Config, TokenizerSettings 
             throw new BaseModelImportException(BaseModelRefusal.Invalid, problems);
         }
 
-        long parameters = EncoderWeights.ExpectedShapes(config!).Values.Sum(shape => shape.Aggregate(1L, (a, b) => a * b));
+        long parameters = EncoderWeights.ExpectedParameterCount(config!);
         return new HuggingFaceBertFolder(config!, tokenizer, Path(WeightsFile), Path(VocabularyFile), parameters);
     }
 

@@ -84,15 +84,16 @@ public static class ModelFolderArchive
     private static BaseModelImportException Invalid(string where, string message) => new(BaseModelRefusal.Invalid, where, message);
 
     /// <summary>
-    /// The state of one extraction: entries seen, files written, and (for a zip, whose entries are decompressed one
-    /// by one) the bytes they expanded to; a tar.gz counts its whole decompressed stream in <see cref="LimitedReadStream"/>.
+    /// The state of one extraction: entries seen, files written, and the bytes decompressed (a zip's entries that are
+    /// read, a tar.gz's whole stream, since skipping a tar entry still decompresses it).
     /// </summary>
     private sealed class Extraction(string targetDirectory, BaseModelsOptions limits)
     {
         private readonly string root = Path.GetFullPath(targetDirectory);
         private readonly List<string> files = [];
         private readonly Dictionary<string, string> extracted = new(StringComparer.Ordinal);
-        private long expanded;
+        // What every decompressing stream of this archive has yielded so far, counted against MaxExpandedBytes.
+        private readonly ExpansionBudget budget = new(limits.MaxExpandedBytes);
         private int entries;
 
         public void ReadZip(string archivePath)
@@ -117,8 +118,8 @@ public static class ModelFolderArchive
                 files.Add(name);
                 if (IsRead(name))
                 {
-                    using var source = entry.Open();
-                    Write(name, source, countExpansion: true);
+                    using var source = new LimitedReadStream(entry.Open(), budget);
+                    Write(name, source);
                 }
             }
         }
@@ -128,7 +129,7 @@ public static class ModelFolderArchive
             using var file = File.OpenRead(archivePath);
             using var gzip = new GZipStream(file, CompressionMode.Decompress);
             // Everything the gzip stream yields counts, skipped entries included: skipping still decompresses them.
-            using var counted = new LimitedReadStream(gzip, limits.MaxExpandedBytes);
+            using var counted = new LimitedReadStream(gzip, budget);
             using var tar = new TarReader(counted);
             while (tar.GetNextEntry() is { } entry)
             {
@@ -150,7 +151,7 @@ public static class ModelFolderArchive
                 files.Add(name);
                 if (IsRead(name) && entry.DataStream is { } data)
                 {
-                    Write(name, data, countExpansion: false);
+                    Write(name, data);
                 }
             }
         }
@@ -186,7 +187,7 @@ public static class ModelFolderArchive
 
         private static bool IsRead(string name) => HuggingFaceBertFolder.ReadFiles.Contains(FileName(name));
 
-        private void Write(string name, Stream source, bool countExpansion)
+        private void Write(string name, Stream source)
         {
             if (!extracted.TryAdd(name, name))
             {
@@ -206,26 +207,34 @@ public static class ModelFolderArchive
             int read;
             while ((read = source.Read(buffer)) > 0)
             {
-                expanded += countExpansion ? read : 0;
-                if (expanded > limits.MaxExpandedBytes)
-                {
-                    throw TooLarge(name);
-                }
-
                 target.Write(buffer, 0, read);
             }
         }
 
-        private BaseModelImportException TooLarge(string name) => new(BaseModelRefusal.TooLarge, $"archive:{name}",
-            $"The archive expands past {limits.MaxExpandedBytes} bytes (BaseModels:MaxExpandedBytes) at '{name}'; it is refused.");
 
         private static string FileName(string name) => name[(name.LastIndexOf('/') + 1)..];
 
         private static string Parent(string name) => name.LastIndexOf('/') is var slash and >= 0 ? name[..slash] : string.Empty;
     }
 
-    /// <summary>A read-only view of a stream that refuses to yield more than a number of bytes.</summary>
-    private sealed class LimitedReadStream(Stream inner, long limit) : Stream
+    /// <summary>Bytes an archive may still expand to, shared by every stream that decompresses part of it.</summary>
+    private sealed class ExpansionBudget(long limit)
+    {
+        private long used;
+
+        public void Spend(int bytes)
+        {
+            used += bytes;
+            if (used > limit)
+            {
+                throw new BaseModelImportException(BaseModelRefusal.TooLarge, "archive",
+                    $"The archive expands past {limit} bytes (BaseModels:MaxExpandedBytes); it is refused.");
+            }
+        }
+    }
+
+    /// <summary>A read-only view of a decompressing stream that spends what it yields from the archive's budget; disposes the stream.</summary>
+    private sealed class LimitedReadStream(Stream inner, ExpansionBudget budget) : Stream
     {
         public long BytesRead { get; private set; }
 
@@ -245,13 +254,18 @@ public static class ModelFolderArchive
         {
             int read = inner.Read(buffer);
             BytesRead += read;
-            if (BytesRead > limit)
+            budget.Spend(read);
+            return read;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
             {
-                throw new BaseModelImportException(BaseModelRefusal.TooLarge, "archive",
-                    $"The archive expands past {limit} bytes (BaseModels:MaxExpandedBytes); it is refused.");
+                inner.Dispose();
             }
 
-            return read;
+            base.Dispose(disposing);
         }
 
         public override void Flush()

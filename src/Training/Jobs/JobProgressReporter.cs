@@ -49,9 +49,6 @@ internal sealed class JobProgressReporter : ITrainingObserver
         _writer = Task.Run(WriteAllAsync);
     }
 
-    /// <summary>The last checkpoint stored, which the job publishes when training ends.</summary>
-    public JobCheckpoint? LastCheckpoint { get; private set; }
-
     public void OnStep(TrainingStep step)
     {
         var now = _sinceStart.Elapsed;
@@ -140,7 +137,6 @@ internal sealed class JobProgressReporter : ITrainingObserver
         }, release: false, cancellationToken);
         if (saved)
         {
-            LastCheckpoint = record;
             await RetireOlderCheckpointsAsync(record.Epoch, cancellationToken);
         }
     }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
@@ -11,7 +10,7 @@ namespace TextClassification.Api.Tests.BaseModels;
 /// <summary>
 /// A Hugging Face BERT model folder written the way <c>save_pretrained</c> writes one (config.json, model.safetensors
 /// with Hugging Face's tensor names and <c>[out, in]</c> linear weights, vocab.txt, tokenizer_config.json), as files
-/// in memory, and packed into the archives an upload sends. The safetensors writer here is the test's own, so the
+/// in memory, and packed into the archives an upload sends. The safetensors file comes from TestSupport's writer, so the
 /// service's reader is checked against an independent one.
 /// </summary>
 internal sealed class HuggingFaceFolder
@@ -104,44 +103,9 @@ internal sealed class HuggingFaceFolder
         var files = new Dictionary<string, byte[]>(Files, StringComparer.Ordinal)
         {
             ["config.json"] = Encoding.UTF8.GetBytes(Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true })),
-            ["model.safetensors"] = SafeTensorsFile(Tensors),
+            ["model.safetensors"] = TestSupport.SafeTensorsFile.Write(Tensors),
         };
         return files.Select(f => (prefix + f.Key, f.Value)).ToList();
-    }
-
-    public static byte[] SafeTensorsFile(IEnumerable<(string Name, long[] Shape, float[] Values)> tensors)
-    {
-        var header = new JsonObject { ["__metadata__"] = new JsonObject { ["format"] = "pt" } };
-        long offset = 0;
-        var list = tensors.ToList();
-        foreach (var (name, shape, values) in list)
-        {
-            header[name] = new JsonObject
-            {
-                ["dtype"] = "F32",
-                ["shape"] = new JsonArray(shape.Select(d => (JsonNode)d).ToArray()),
-                ["data_offsets"] = new JsonArray(offset, offset + (values.Length * 4L)),
-            };
-            offset += values.Length * 4L;
-        }
-
-        byte[] json = Encoding.UTF8.GetBytes(header.ToJsonString());
-        using var output = new MemoryStream();
-        Span<byte> length = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)json.Length);
-        output.Write(length);
-        output.Write(json);
-        byte[] buffer = new byte[4];
-        foreach (var (_, _, values) in list)
-        {
-            foreach (float value in values)
-            {
-                BinaryPrimitives.WriteSingleLittleEndian(buffer, value);
-                output.Write(buffer);
-            }
-        }
-
-        return output.ToArray();
     }
 
     public static byte[] Zip(IEnumerable<(string Name, byte[] Content)> entries, IEnumerable<(string Name, string Target)>? symlinks = null)

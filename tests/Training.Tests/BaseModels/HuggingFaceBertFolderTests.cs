@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json.Nodes;
 using TextClassification.TestSupport;
 using TextClassification.Training.BaseModels;
@@ -83,45 +81,7 @@ public sealed class HuggingFaceBertFolderTests : IDisposable
         File.WriteAllText(Path.Combine(folder.Path, "vocab.txt"), string.Join('\n', Vocabulary) + "\n");
         File.WriteAllText(Path.Combine(folder.Path, "tokenizer_config.json"), tokenizerConfig);
 
-        int size = dtype == "F32" ? 4 : 2;
-        var header = new JsonObject();
-        var body = new MemoryStream();
-        foreach (var (name, values) in tensors)
-        {
-            long start = body.Length;
-            var bytes = new byte[values.Length * size];
-            for (int i = 0; i < values.Length; i++)
-            {
-                switch (dtype)
-                {
-                    case "F32":
-                        BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), values[i]);
-                        break;
-                    case "F16":
-                        BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i * 2), (Half)values[i]);
-                        break;
-                    default:
-                        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(i * 2), (ushort)(BitConverter.SingleToUInt32Bits(values[i]) >> 16));
-                        break;
-                }
-            }
-
-            body.Write(bytes);
-            header["bert." + BertCheckpointNames.ToHuggingFace(name)] = new JsonObject
-            {
-                ["dtype"] = dtype,
-                ["shape"] = new JsonArray(shapes[name].Select(d => (JsonNode)d).ToArray()),
-                ["data_offsets"] = new JsonArray(start, body.Length),
-            };
-        }
-
-        byte[] json = Encoding.UTF8.GetBytes(header.ToJsonString());
-        using var file = File.Create(Path.Combine(folder.Path, "model.safetensors"));
-        var length = new byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)json.Length);
-        file.Write(length);
-        file.Write(json);
-        body.Position = 0;
-        body.CopyTo(file);
+        File.WriteAllBytes(Path.Combine(folder.Path, "model.safetensors"), SafeTensorsFile.Write(
+            tensors.Select(t => ("bert." + BertCheckpointNames.ToHuggingFace(t.Key), shapes[t.Key], t.Value)), dtype));
     }
 }
