@@ -8,9 +8,13 @@
 #              threads; /v1 predict at concurrency 1, 16 and 64 with each thread setting, in fresh serving-only
 #              processes whose peak RSS is reported (see Benchmarks/EncoderServingBenchmark.cs). 10-25 minutes at
 #              5 s per level, depending on other load.
+#   --overhead what the service costs beyond a bare ASP.NET Core floor (issue 13): /v1 predict and /v2 infer on the
+#              n-gram bag with a key on every request, beside a minimal app answering the same bodies with a constant,
+#              at concurrency 1, 16 and 64, in turns over several rounds (medians); bytes allocated per request with
+#              dotnet-counters when installed. Arguments: [seconds per level, default 5] [rounds, default 3].
 # The service runs with a fresh admin key and Security:RateLimit:PermitsPerSecond=0 (see Benchmarks/ServiceProcess.cs):
 # wrk sends ~25k requests/s with that one key, which the default per-key limit would refuse.
-# Usage: benchmarks/run-serving-benchmark.sh [--minilm] [seconds per level and per raw case; default 15, 5 with --minilm]
+# Usage: benchmarks/run-serving-benchmark.sh [--minilm | --overhead] [seconds per level and per raw case; default 15, 5 with --minilm or --overhead] [rounds]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if ! command -v wrk >/dev/null; then

@@ -28,7 +28,7 @@ internal static partial class ServingBenchmark
     {
         await using var service = await ServiceProcess.StartAsync(apiDll);
         using var client = service.CreateClient();
-        int version = await TrainAsync(client, datasets);
+        int version = await TrainAsync(client, datasets, Model);
         byte[] onnx = await client.GetByteArrayAsync($"/v1/models/{Model}/versions/{version}/onnx");
         var texts = (await TrainingBenchmark.ReadCsvAsync(Path.Combine(datasets, "test.csv"))).Select(r => r.Text).ToList();
         Console.WriteLine($"model                   {Model}:{version}, ONNX {onnx.Length / 1024.0 / 1024.0:F1} MiB, {texts.Count} test texts");
@@ -81,7 +81,8 @@ internal static partial class ServingBenchmark
         return 0;
     }
 
-    private static async Task<int> TrainAsync(HttpClient client, string datasets)
+    /// <summary>Trains the default architecture on CLINC150 as <paramref name="model"/> and returns its version.</summary>
+    internal static async Task<int> TrainAsync(HttpClient client, string datasets, string model)
     {
         string train = await TrainingBenchmark.UploadAsync(client, Path.Combine(datasets, "train.csv"));
         string validation = await TrainingBenchmark.UploadAsync(client, Path.Combine(datasets, "validation.csv"));
@@ -89,7 +90,7 @@ internal static partial class ServingBenchmark
         {
             ["training_dataset_id"] = train,
             ["validation_dataset_id"] = validation,
-            ["model"] = Model,
+            ["model"] = model,
             ["out_of_scope_label"] = "oos",
         });
         JsonNode job;

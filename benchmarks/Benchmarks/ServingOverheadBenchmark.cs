@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using static TextClassification.Benchmarks.ServingBenchmark;
+
+namespace TextClassification.Benchmarks;
+
+/// <summary>
+/// What the service costs per request beyond the floor (issue 13): <c>/v1</c> predict and <c>/v2</c> infer on the
+/// CLINC150 n-gram bag, with the admin key on every request, beside <see cref="FloorServer"/> answering the same
+/// bodies, at concurrency 1, 16 and 64 with wrk. The four cases take turns at each concurrency, for several rounds,
+/// so that load from elsewhere falls on all of them alike; the table gives each case's median over the rounds and
+/// the ratio of the service's median throughput to the floor's. Then, with dotnet-counters when it is installed,
+/// bytes allocated per request by each process at concurrency 16.
+/// </summary>
+internal static class ServingOverheadBenchmark
+{
+    private const string Model = "clinc150";
+    private static readonly int[] Concurrency = [1, 16, 64];
+
+    private sealed record Case(string Name, Uri Address, string Script);
+
+    public static async Task<int> RunAsync(string apiDll, string datasets, int seconds, int rounds)
+    {
+        await using var service = await ServiceProcess.StartAsync(apiDll);
+        using var client = service.CreateClient();
+        int version = await TrainAsync(client, datasets, Model);
+        var metadata = JsonNode.Parse(await client.GetStringAsync($"/v2/models/{Model}/versions/{version}"))!;
+        int labels = metadata["parameters"]!["labels"]!.AsArray().Count;
+        await using var floor = await FloorProcess.StartAsync(labels);
+
+        var texts = (await TrainingBenchmark.ReadCsvAsync(Path.Combine(datasets, "test.csv"))).Select(r => r.Text).Take(1000).ToList();
+        string v1 = WriteWrkScript(texts, service.AdminKey, Model);
+        string v2 = WriteInferScript(texts, service.AdminKey, Model);
+        Case[] cases =
+        [
+            new("floor /v1", floor.Address, v1),
+            new("service /v1 predict", service.Address, v1),
+            new("floor /v2", floor.Address, v2),
+            new("service /v2 infer", service.Address, v2),
+        ];
+
+        Console.WriteLine($"model                   {Model}:{version} ({labels} labels), one CLINC150 test text per request, X-Api-Key on every request");
+        Console.WriteLine($"machine                 {Environment.ProcessorCount} cores; wrk on the same machine (loopback); load {LoadAverage()}");
+        Console.WriteLine($"method                  {rounds} rounds; in each, at each concurrency, every case for 3 s warm-up + {seconds} s; medians over the rounds");
+
+        var results = cases.ToDictionary(c => c.Name, _ => Concurrency.ToDictionary(c => c, _ => new List<WrkResult>()));
+        for (int round = 0; round < rounds; round++)
+        {
+            foreach (int c in Concurrency)
+            {
+                foreach (var @case in cases)
+                {
+                    results[@case.Name][c].Add(await WrkAsync(@case.Address, @case.Script, c, seconds));
+                }
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| case | concurrency | requests/s (median) | p50 | p99 | of the floor | errors |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        foreach (int c in Concurrency)
+        {
+            foreach (var @case in cases)
+            {
+                var runs = results[@case.Name][c];
+                string floorName = @case.Name.Contains("/v1", StringComparison.Ordinal) ? cases[0].Name : cases[2].Name;
+                double perSecond = Median(runs.Select(r => r.PerSecond));
+                double ratio = perSecond / Median(results[floorName][c].Select(r => r.PerSecond));
+                long errors = runs.Sum(r => r.Errors);
+                Console.WriteLine($"| {@case.Name} | {c} | {perSecond:F0} | {Ms(Median(runs.Select(r => r.P50)))} | {Ms(Median(runs.Select(r => r.P99)))} | {(@case.Name.StartsWith("floor", StringComparison.Ordinal) ? "—" : ratio.ToString("P0", CultureInfo.InvariantCulture))} | {errors} in {runs.Sum(r => r.Requests)} |");
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"load at the end         {LoadAverage()}");
+        if (!OnPath("dotnet-counters"))
+        {
+            Console.WriteLine("allocations             not measured: install dotnet-counters (dotnet tool install -g dotnet-counters)");
+            return 0;
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| case | bytes allocated per request (concurrency 16) |");
+        Console.WriteLine("|---|---|");
+        foreach (var @case in cases)
+        {
+            int pid = @case.Address == service.Address ? service.ProcessId : floor.ProcessId;
+            double perRequest = await AllocatedPerRequestAsync(pid, @case, seconds);
+            Console.WriteLine($"| {@case.Name} | {perRequest:F0} |");
+        }
+
+        return 0;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    internal static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
+
+    private static bool OnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Any(dir => File.Exists(Path.Combine(dir, program)));
+
+    /// <summary>
+    /// The process's allocation rate over a wrk run (dotnet-counters, <c>System.Runtime</c>'s
+    /// <c>dotnet.gc.heap.total_allocated</c>), divided by the requests it answered in the same seconds.
+    /// </summary>
+    private static async Task<double> AllocatedPerRequestAsync(int pid, Case @case, int seconds)
+    {
+        await WrkAsync(@case.Address, @case.Script, 16, 1);
+        string csv = Path.Combine(Path.GetTempPath(), $"counters-{Environment.ProcessId}-{pid}.csv");
+        File.Delete(csv);
+        var counters = Process.Start(new ProcessStartInfo("dotnet-counters")
+        {
+            ArgumentList = { "collect", "-p", pid.ToString(CultureInfo.InvariantCulture), "--counters", "System.Runtime", "--refresh-interval", "1", "--format", "csv", "-o", csv },
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+        })!;
+        await Task.Delay(1500);
+        var result = await WrkAsync(@case.Address, @case.Script, 16, seconds);
+        counters.Kill();
+        await counters.WaitForExitAsync();
+
+        // Rates (bytes per second) reported once a second; the median second over the run, against wrk's requests/s.
+        var rates = File.ReadLines(csv)
+            .Select(line => line.Split(','))
+            .Where(f => f.Length >= 5 && f[2].Contains("total_allocated", StringComparison.Ordinal))
+            .Select(f => double.Parse(f[^1], CultureInfo.InvariantCulture))
+            .Where(v => v > 0)
+            .ToList();
+        return rates.Count == 0 ? double.NaN : Median(rates) / result.PerSecond;
+    }
+
+    /// <summary>A wrk script that sends one text per request to <c>/v2</c> infer, all outputs, cycling through <paramref name="texts"/>.</summary>
+    private static string WriteInferScript(IReadOnlyList<string> texts, string key, string model)
+    {
+        var lua = new StringBuilder("local bodies = {\n");
+        foreach (string text in texts)
+        {
+            string body = JsonSerializer.Serialize(new { inputs = new[] { new { name = "text", shape = new[] { 1 }, datatype = "BYTES", data = new[] { text } } } });
+            lua.Append("  [==[").Append(body).Append("]==],\n");
+        }
+
+        lua.Append($$"""
+            }
+            local i = 0
+            local headers = { ["Content-Type"] = "application/json", ["X-Api-Key"] = "{{key}}" }
+            request = function()
+              i = i % #bodies + 1
+              return wrk.format("POST", "/v2/models/{{model}}/infer", headers, bodies[i])
+            end
+            """);
+        string path = Path.Combine(Path.GetTempPath(), $"serving-overhead-{Environment.ProcessId}-{model}-v2.lua");
+        File.WriteAllText(path, lua.ToString());
+        return path;
+    }
+
+    /// <summary><see cref="FloorServer"/> in a child process: this benchmark's own executable with <c>floor</c>.</summary>
+    private sealed class FloorProcess(Process process, Uri address) : IAsyncDisposable
+    {
+        public Uri Address { get; } = address;
+
+        public int ProcessId => process.Id;
+
+        public static async Task<FloorProcess> StartAsync(int labels)
+        {
+            int port;
+            using (var listener = new TcpListener(IPAddress.Loopback, 0))
+            {
+                listener.Start();
+                port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            }
+
+            var start = new ProcessStartInfo("dotnet")
+            {
+                ArgumentList = { typeof(FloorServer).Assembly.Location, "floor", port.ToString(CultureInfo.InvariantCulture), labels.ToString(CultureInfo.InvariantCulture) },
+            };
+            start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+            var floor = new FloorProcess(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}"));
+            using var client = new HttpClient { BaseAddress = floor.Address };
+            for (int attempt = 0; attempt < 100; attempt++)
+            {
+                try
+                {
+                    if ((await client.GetAsync("/ready")).IsSuccessStatusCode)
+                    {
+                        return floor;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+
+                await Task.Delay(200);
+            }
+
+            await floor.DisposeAsync();
+            throw new InvalidOperationException("The floor server did not start within 20 s.");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+
+            process.Dispose();
+        }
+    }
+}
