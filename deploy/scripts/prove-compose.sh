@@ -71,9 +71,14 @@ podman ps --filter "name=${project}_" --format '{{.Names}}  {{.Image}}  {{.Statu
 
 step "the named volume at /data belongs to the app user"
 for service in api worker; do
-  podman exec "${project}_${service}_1" sh -c 'echo "$(hostname): uid=$(id -u) /data owner=$(stat -c %u:%g /data) mode=$(stat -c %a /data); touch /data/.write-check && echo writable && rm /data/.write-check"'
+  podman exec "${project}_${service}_1" sh -c \
+    'touch /data/.write-check && rm /data/.write-check && echo "'$service': runs as uid $(id -u); /data owned by $(stat -c %u:%g /data), mode $(stat -c %a /data), writable"'
 done
 podman volume inspect "${project}_artifacts" --format 'volume {{.Name}} at {{.Mountpoint}}'
+# The fault the Dockerfile fixes: a named volume mounted where the image has no directory of the app user's is root's.
+podman run --rm --entrypoint sh -v "${project}_bare:/unprepared" "$image" -c \
+  'echo "without the fix: /unprepared owned by $(stat -c %u:%g /unprepared), mode $(stat -c %a /unprepared)"; touch /unprepared/x 2>&1 || true'
+podman volume rm -f "${project}_bare" > /dev/null
 
 auth=(-H "Authorization: Bearer $TCS_BOOTSTRAP_ADMIN_KEY")
 
@@ -117,7 +122,7 @@ echo "$job" | jq -c '{id, status, device, result: .result, error: .error}'
 step "predict through the API"
 curl -fsS "${auth[@]}" -H 'Content-Type: application/json' "$base/v1/models/proof-intents/predict" \
   -d '{"inputs": ["will it rain in Paris", "I was charged twice", "good morning"]}' |
-  jq -c '{model, version, predictions: [.predictions[] | {label, score: (.score * 1000 | round / 1000)}]}'
+  jq -c '{model: .model, version: .version, predictions: [.predictions[] | {label: .label, score: ((.score * 1000 | round) / 1000)}]}'
 
 step "artifacts on the shared volume"
 podman exec "${project}_worker_1" sh -c 'find /data/artifacts -type f | sed "s|/[0-9a-f]\{64\}.*|/<sha256>|" | sort | uniq -c'
