@@ -75,9 +75,8 @@ for service in api worker; do
     'touch /data/.write-check && rm /data/.write-check && echo "'$service': runs as uid $(id -u); /data owned by $(stat -c %u:%g /data), mode $(stat -c %a /data), writable"'
 done
 podman volume inspect "${project}_artifacts" --format 'volume {{.Name}} at {{.Mountpoint}}'
-# Docker copies the image's /data (content and owner) into a new named volume, and Kubernetes' fsGroup does the same
-# for a pod's volumes; podman also chowns a fresh volume to the container's user, so it would hide the fault. The
-# image's own /data is what matters, and it is the app user's:
+# Docker copies the image's /data (content and owner) into a new named volume. podman chowns a fresh volume to the
+# container's user by itself, so it cannot show the old fault; what Docker relies on is the image's own /data:
 podman run --rm --user 0 --entrypoint stat "$image" -c "the image's /data: owner %u:%g, mode %a" /data
 
 auth=(-H "Authorization: Bearer $TCS_BOOTSTRAP_ADMIN_KEY")
