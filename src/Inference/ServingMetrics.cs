@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Prometheus;
 
@@ -25,6 +26,12 @@ public sealed class ServingMetrics
         public const string ModelUnavailable = "model_unavailable";
         public const string Cancelled = "cancelled";
         public const string Error = "error";
+
+        /// <summary>Refused for want of a valid key or scope (counted by the protocol adapters only).</summary>
+        public const string Unauthorized = "unauthorized";
+
+        /// <summary>Refused by the caller's rate limit (counted by the protocol adapters only).</summary>
+        public const string RateLimited = "rate_limited";
     }
 
     private readonly Counter requests;
@@ -36,6 +43,34 @@ public sealed class ServingMetrics
     private readonly Gauge loadedModels;
     private readonly Gauge modelInfo;
     private readonly Counter loads;
+    private readonly ConcurrentDictionary<(string Protocol, string Outcome), Counter.Child> protocolSeries = new();
+
+    /// <summary>
+    /// The series one loaded model version writes on every request and batch, looked up once when it loads: a
+    /// label lookup per request (hashing the label values) would be most of what the metrics cost on the predict path.
+    /// </summary>
+    internal sealed class ModelSeries
+    {
+        public ModelSeries(ServingMetrics metrics, string model, int version)
+        {
+            string v = Label(version);
+            Succeeded = metrics.requests.WithLabels(model, v, Outcomes.Success);
+            RequestDuration = metrics.requestDuration.WithLabels(model, v);
+            BatchSize = metrics.batchSize.WithLabels(model, v);
+            QueueDuration = metrics.queueDuration.WithLabels(model, v);
+            ComputeDuration = metrics.computeDuration.WithLabels(model, v);
+        }
+
+        public Counter.Child Succeeded { get; }
+
+        public Histogram.Child RequestDuration { get; }
+
+        public Histogram.Child BatchSize { get; }
+
+        public Histogram.Child QueueDuration { get; }
+
+        public Histogram.Child ComputeDuration { get; }
+    }
 
     public ServingMetrics()
     {
@@ -81,24 +116,21 @@ public sealed class ServingMetrics
     {
         ArgumentException.ThrowIfNullOrEmpty(protocol);
         ArgumentException.ThrowIfNullOrEmpty(outcome);
-        protocolRequests.WithLabels(protocol, outcome).Inc();
+        protocolSeries.GetOrAdd((protocol, outcome), static (key, counter) => counter.WithLabels(key.Protocol, key.Outcome), protocolRequests).Inc();
     }
 
-    internal void CountRequest(string model, int? version, string outcome) =>
-        requests.WithLabels(model, Label(version), outcome).Inc();
+    /// <summary>The series of one model version; see <see cref="ModelSeries"/>.</summary>
+    internal ModelSeries For(string model, int version) => new(this, model, version);
 
-    internal void ObserveRequest(string model, int version, TimeSpan duration) =>
-        requestDuration.WithLabels(model, Label(version)).Observe(duration.TotalSeconds);
-
-    internal void ObserveBatch(string model, int version, int texts, TimeSpan compute)
+    /// <summary>
+    /// Counts a request that did not succeed. One for a model that does not exist is counted without the name it
+    /// asked for: callers choose those names, and each would be a new series without bound.
+    /// </summary>
+    internal void CountFailedRequest(string model, int? version, string outcome)
     {
-        string v = Label(version);
-        batchSize.WithLabels(model, v).Observe(texts);
-        computeDuration.WithLabels(model, v).Observe(compute.TotalSeconds);
+        bool unknown = outcome == Outcomes.ModelNotFound;
+        requests.WithLabels(unknown ? string.Empty : model, unknown ? string.Empty : Label(version), outcome).Inc();
     }
-
-    internal void ObserveQueue(string model, int version, TimeSpan waited) =>
-        queueDuration.WithLabels(model, Label(version)).Observe(waited.TotalSeconds);
 
     internal void ModelLoaded(string model, int version, string executionProvider, bool quantized)
     {

@@ -21,9 +21,10 @@ namespace TextClassification.Api.Endpoints;
 /// <summary>
 /// The Open Inference Protocol (KServe v2) over REST, so KServe and Triton clients work unchanged: health, server and
 /// model metadata, readiness, and inference with a <c>BYTES</c> input <c>text</c> [N]. A thin adapter over the same
-/// <see cref="PredictionService"/> as <c>/v1</c>; errors are the protocol's <c>{"error": "..."}</c>.
+/// <see cref="PredictionService"/> as <c>/v1</c>; errors are the protocol's <c>{"error": "..."}</c>, written by
+/// <see cref="ErrorResponses"/> like every other error of the API.
 /// </summary>
-internal static partial class OpenInferenceEndpoints
+internal static class OpenInferenceEndpoints
 {
     public const string TextInput = "text";
     public const string LabelOutput = "label";
@@ -36,7 +37,7 @@ internal static partial class OpenInferenceEndpoints
 
     public static IEndpointRouteBuilder MapOpenInferenceEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v2").WithTags("Open Inference Protocol (v2)").AddEndpointFilter(ProtocolErrors);
+        var group = app.MapGroup(ErrorResponses.OpenInferencePrefix).WithTags("Open Inference Protocol (v2)");
 
         group.MapGet("/health/live", () => TypedResults.Ok(new OipLiveResponse(true)))
             .IsHealthProbe()
@@ -305,43 +306,6 @@ internal static partial class OpenInferenceEndpoints
     }
 
     private static string Format(int version) => version.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>Every failure under <c>/v2</c> leaves as the protocol's <c>{"error": "..."}</c> with its status code.</summary>
-    private static async ValueTask<object?> ProtocolErrors(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        try
-        {
-            return await next(context);
-        }
-        catch (InferenceException e)
-        {
-            int status = e switch
-            {
-                ModelNotFoundException => StatusCodes.Status404NotFound,
-                ModelUnavailableException => StatusCodes.Status503ServiceUnavailable,
-                _ => StatusCodes.Status400BadRequest,
-            };
-            return TypedResults.Json(new OipError(e.Message), statusCode: status);
-        }
-        catch (BadHttpRequestException e)
-        {
-            return TypedResults.Json(new OipError(e.Message), statusCode: e.StatusCode);
-        }
-        catch (Exception e) when (TransientDatabaseFailure.Find(e) is not null)
-        {
-            context.HttpContext.Response.Headers.RetryAfter = "5";
-            return TypedResults.Json(new OipError("The service cannot reach its database right now; retry shortly."), statusCode: StatusCodes.Status503ServiceUnavailable);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpenInferenceEndpoints));
-            LogFailed(logger, e, context.HttpContext.TraceIdentifier);
-            return TypedResults.Json(new OipError($"The server could not complete the request (request id {context.HttpContext.TraceIdentifier})."), statusCode: StatusCodes.Status500InternalServerError);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Open Inference Protocol request {RequestId} failed")]
-    private static partial void LogFailed(ILogger logger, Exception exception, string requestId);
 
     private static class Examples
     {

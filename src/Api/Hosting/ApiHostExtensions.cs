@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Hangfire;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using TextClassification.Api.Endpoints;
 using TextClassification.Api.Problems;
@@ -64,19 +65,32 @@ internal static class ApiHostExtensions
         options.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
     }
 
+    /// <summary>
+    /// The pipeline in front of every endpoint. Behind trusted proxies, the client's address comes first; then the
+    /// serving counters, outermost so that they see the status of every refusal; then errors, all shaped by
+    /// <see cref="ErrorResponses"/> (exceptions, and statuses set without a body: unknown paths, wrong methods); then
+    /// the documentation and the security middleware.
+    /// </summary>
     public static WebApplication UseApiHost(this WebApplication app)
     {
+        if (app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value.ForwardedHeaders.Enabled)
+        {
+            app.UseForwardedHeaders();
+        }
+
+        app.UseMiddleware<ProtocolRequestCounting>();
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(context => ErrorResponses.WriteForStatusCodeAsync(context.HttpContext));
 
         // The documentation is public (its Authorize button takes a key); everything after the security middleware
         // that names no policy of its own needs an admin key (the fallback policy), the Hangfire dashboard included.
-        app.UseSwaggerUI(options =>
+        // Swagger UI's middleware looks at every request; only its own path needs it.
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/swagger"), swagger => swagger.UseSwaggerUI(options =>
         {
             options.SwaggerEndpoint("/swagger/v1/swagger.json", "Text classification service v1");
             options.RoutePrefix = "swagger";
             options.DocumentTitle = "Text classification service";
-        });
+        }));
         app.UseApiSecurity();
         app.MapOpenApi("/swagger/{documentName}/swagger.json").AllowAnonymous();
 

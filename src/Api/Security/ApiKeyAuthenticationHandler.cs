@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.EntityFrameworkCore;
@@ -6,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using TextClassification.Persistence;
 using TextClassification.Persistence.Entities;
+using TextClassification.Api.Problems;
 
 namespace TextClassification.Api.Security;
 
@@ -13,7 +13,8 @@ namespace TextClassification.Api.Security;
 /// Authenticates a request by its API key, sent as <c>Authorization: Bearer &lt;key&gt;</c> or <c>X-Api-Key: &lt;key&gt;</c>.
 /// The key is looked up by its hash (one indexed read) unless <see cref="ApiKeyCache"/> found it valid within
 /// <c>Security:KeyCacheMilliseconds</c>; expiry is checked on every request, and a revocation made in this process
-/// evicts the key at once.
+/// evicts the key at once. The key, as <see cref="AuthenticatedApiKey"/>, is set on the request's features for the
+/// rate limiter and the scope checks.
 /// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -48,16 +49,19 @@ internal sealed class ApiKeyAuthenticationHandler(
             return malformed is null ? AuthenticateResult.NoResult() : AuthenticateResult.Fail(malformed);
         }
 
-        byte[] hash = ApiKeySecrets.Hash(secret);
-        string hashKey = Convert.ToHexString(hash);
+        Span<byte> hash = stackalloc byte[ApiKeySecrets.HashBytes];
+        ApiKeySecrets.Hash(secret, hash);
+        var cacheKey = ApiKeyCache.SecretHash.From(hash);
         var now = clock.GetUtcNow();
-        if (!cache.TryGet(hashKey, out var valid))
+        if (!cache.TryGet(cacheKey, out var valid))
         {
+            byte[] stored = hash.ToArray();
+
             // The database is asked only on a cache miss, so a cached request never creates a DbContext.
             var db = services.GetRequiredService<ServiceDbContext>();
             var key = await db.ApiKeys.AsNoTracking()
-                .Where(k => k.SecretHash == hash)
-                .Select(k => new { k.Id, k.Scopes, k.ExpiresAt, k.RevokedAt, k.LastUsedAt })
+                .Where(k => k.SecretHash == stored)
+                .Select(k => new { k.Id, k.Scopes, k.ExpiresAt, k.RevokedAt, k.LastUsedAt, k.RateLimitRequestsPerSecond, k.RateLimitBurst })
                 .FirstOrDefaultAsync(Context.RequestAborted);
             if (key is null)
             {
@@ -74,7 +78,9 @@ internal sealed class ApiKeyAuthenticationHandler(
                 await db.ApiKeys.Where(k => k.Id == key.Id).ExecuteUpdateAsync(set => set.SetProperty(k => k.LastUsedAt, now), Context.RequestAborted);
             }
 
-            valid = cache.Add(hashKey, key.Id, key.Scopes, key.ExpiresAt);
+            var limit = key.RateLimitRequestsPerSecond is { } perSecond ? new RateLimit(perSecond, key.RateLimitBurst ?? Math.Max(1, perSecond)) : (RateLimit?)null;
+            valid = new AuthenticatedApiKey(key.Id, key.Scopes, key.ExpiresAt, limit);
+            cache.Add(cacheKey, valid);
         }
 
         if (valid.ExpiresAt is { } expires && expires <= now)
@@ -82,10 +88,8 @@ internal sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.Fail("The API key has expired.");
         }
 
-        var claims = new List<Claim> { new(KeyIdClaim, valid.KeyId), new(ClaimTypes.NameIdentifier, valid.KeyId) };
-        claims.AddRange(ApiScopes.Names(valid.Scopes).Select(scope => new Claim(ScopeClaim, scope)));
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, KeyIdClaim, null));
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        Context.Features.Set(valid);
+        return valid.Result;
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -96,13 +100,13 @@ internal sealed class ApiKeyAuthenticationHandler(
         Response.Headers.WWWAuthenticate = result.Failure is null
             ? $"Bearer realm=\"{Realm}\""
             : $"Bearer realm=\"{Realm}\", error=\"invalid_token\", error_description=\"{detail}\"";
-        await SecurityResponses.WriteAsync(Context, StatusCodes.Status401Unauthorized, "An API key is required.", detail);
+        await ErrorResponses.WriteAsync(Context, StatusCodes.Status401Unauthorized, "An API key is required.", detail);
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
         string needed = Context.GetEndpoint()?.Metadata.GetMetadata<RequiredScopeMetadata>()?.Description ?? "another scope";
-        return SecurityResponses.WriteAsync(Context, StatusCodes.Status403Forbidden, "The API key lacks the scope this endpoint needs.",
+        return ErrorResponses.WriteAsync(Context, StatusCodes.Status403Forbidden, "The API key lacks the scope this endpoint needs.",
             $"This endpoint needs a key with {needed}; this key has {string.Join(", ", Context.User.FindAll(ScopeClaim).Select(c => c.Value))}.");
     }
 

@@ -8,7 +8,7 @@ namespace TextClassification.Api.Security;
 /// Makes and recognises API key secrets: <c>tcs_</c> and 43 base64url characters of 32 random bytes (256 bits).
 /// </summary>
 /// <remarks>
-/// Only <see cref="Hash"/> of a secret is stored. SHA-256 is the right hash here, not a slow KDF such as PBKDF2 or
+/// Only <see cref="Hash(string)"/> of a secret is stored. SHA-256 is the right hash here, not a slow KDF such as PBKDF2 or
 /// Argon2: a slow KDF protects low-entropy passwords against guessing, but a 256-bit random secret cannot be guessed
 /// however fast the hash, and a slow KDF would add its whole cost to every request. An unsalted fast hash also lets
 /// the key be found by an index lookup, which a salted one would not.
@@ -27,7 +27,23 @@ internal static class ApiKeySecrets
         return Prefix + Base64Url.EncodeToString(random);
     }
 
-    public static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+    public const int HashBytes = SHA256.HashSizeInBytes;
+
+    public static byte[] Hash(string secret)
+    {
+        var hash = new byte[HashBytes];
+        Hash(secret, hash);
+        return hash;
+    }
+
+    /// <summary>Writes the SHA-256 of the UTF-8 <paramref name="secret"/> to <paramref name="hash"/>, without allocating for a secret of a request (at most 256 characters).</summary>
+    public static void Hash(string secret, Span<byte> hash)
+    {
+        int most = Encoding.UTF8.GetMaxByteCount(secret.Length);
+        Span<byte> utf8 = most <= 1024 ? stackalloc byte[1024] : new byte[most];
+        int length = Encoding.UTF8.GetBytes(secret, utf8);
+        SHA256.HashData(utf8[..length], hash);
+    }
 
     public static string VisiblePrefix(string secret) => secret[..Math.Min(VisiblePrefixLength, secret.Length / 3)];
 }

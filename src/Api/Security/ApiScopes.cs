@@ -13,6 +13,7 @@ namespace TextClassification.Api.Security;
 /// changes (delete a version, set or delete an alias): moving <c>production</c> is releasing a model, which is the
 /// trainers' work, never a serving client's.</item>
 /// <item><see cref="PredictPolicy"/> (predict or admin): the <c>/v1/models</c> reads.</item>
+/// <item><see cref="AnyKeyPolicy"/> (any valid key): <c>GET /v1/api-keys/current</c>, so a client (the console) can learn what its key may do.</item>
 /// <item><see cref="PredictionsPolicy"/> (predict or admin, or no key at all with <c>Security:AllowAnonymousPredictions</c>):
 /// <c>/v1</c> predict and every <c>/v2</c> endpoint but its health checks.</item>
 /// </list>
@@ -27,6 +28,7 @@ internal static class ApiScopes
     public const string TrainPolicy = "scope:train";
     public const string PredictPolicy = "scope:predict";
     public const string PredictionsPolicy = "scope:predict-or-anonymous";
+    public const string AnyKeyPolicy = "scope:any";
 
     public static readonly IReadOnlyList<string> All = [Admin, Train, Predict];
 
@@ -62,10 +64,11 @@ internal static class ApiScopes
 
     public static void AddPolicies(AuthorizationOptions options)
     {
-        options.AddPolicy(AdminPolicy, Policy(new ScopeRequirement(Admin, AllowsAnonymousPredictions: false)));
-        options.AddPolicy(TrainPolicy, Policy(new ScopeRequirement(Train, AllowsAnonymousPredictions: false)));
-        options.AddPolicy(PredictPolicy, Policy(new ScopeRequirement(Predict, AllowsAnonymousPredictions: false)));
-        options.AddPolicy(PredictionsPolicy, Policy(new ScopeRequirement(Predict, AllowsAnonymousPredictions: true)));
+        options.AddPolicy(AdminPolicy, Policy(new ScopeRequirement(ApiKeyScopes.Admin, AllowsAnonymousPredictions: false)));
+        options.AddPolicy(TrainPolicy, Policy(new ScopeRequirement(ApiKeyScopes.Train, AllowsAnonymousPredictions: false)));
+        options.AddPolicy(PredictPolicy, Policy(new ScopeRequirement(ApiKeyScopes.Predict, AllowsAnonymousPredictions: false)));
+        options.AddPolicy(PredictionsPolicy, Policy(new ScopeRequirement(ApiKeyScopes.Predict, AllowsAnonymousPredictions: true)));
+        options.AddPolicy(AnyKeyPolicy, Policy(new ScopeRequirement(ApiKeyScopes.Predict | ApiKeyScopes.Train, AllowsAnonymousPredictions: false)));
         options.FallbackPolicy = options.GetPolicy(AdminPolicy);
     }
 
@@ -79,8 +82,13 @@ internal static class ApiScopes
             .RequireRateLimiting(RateLimiting.PolicyName)
             .WithMetadata(new RequiredScopeMetadata(policy));
 
+    /// <remarks>
+    /// The policies name no authentication scheme: API keys are the default scheme, which the authentication
+    /// middleware has already run. Naming it would make authorization authenticate again and copy the principal on
+    /// every request.
+    /// </remarks>
     private static AuthorizationPolicy Policy(ScopeRequirement requirement) =>
-        new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).AddRequirements(requirement).Build();
+        new AuthorizationPolicyBuilder().AddRequirements(requirement).Build();
 }
 
 /// <summary>Which scope an endpoint needs, for error messages and the OpenAPI document.</summary>
@@ -90,29 +98,30 @@ internal sealed record RequiredScopeMetadata(string Policy)
     {
         ApiScopes.AdminPolicy => "the admin scope",
         ApiScopes.TrainPolicy => "the train or admin scope",
+        ApiScopes.AnyKeyPolicy => "any valid key",
         _ => "the predict or admin scope",
     };
 }
 
 /// <summary>A key with <paramref name="Scope"/> or admin; with <paramref name="AllowsAnonymousPredictions"/>, also no key at all when predictions are open.</summary>
-internal sealed record ScopeRequirement(string Scope, bool AllowsAnonymousPredictions) : IAuthorizationRequirement;
+internal sealed record ScopeRequirement(ApiKeyScopes Scope, bool AllowsAnonymousPredictions) : IAuthorizationRequirement;
 
 internal sealed class ScopeRequirementHandler(IOptions<SecurityOptions> options) : AuthorizationHandler<ScopeRequirement>
 {
     protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, ScopeRequirement requirement)
     {
-        var user = context.User;
-        if (user.Identity?.IsAuthenticated == true)
+        // The authorization middleware passes the request as the resource; the handler put the key on its features.
+        var http = context.Resource as HttpContext;
+        if (http?.Features.Get<AuthenticatedApiKey>() is { } key)
         {
-            if (user.HasClaim(ApiKeyAuthenticationHandler.ScopeClaim, ApiScopes.Admin)
-                || user.HasClaim(ApiKeyAuthenticationHandler.ScopeClaim, requirement.Scope))
+            if (key.Allows(requirement.Scope))
             {
                 context.Succeed(requirement);
             }
         }
         else if (requirement.AllowsAnonymousPredictions
             && options.Value.AllowAnonymousPredictions
-            && context.Resource is HttpContext http
+            && http is not null
             && !ApiKeyAuthenticationHandler.HasCredentials(http.Request))
         {
             // Open predictions admit callers without a key; a key that is presented must still be valid.

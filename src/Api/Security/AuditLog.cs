@@ -28,6 +28,7 @@ internal sealed class AuditLog(ServiceDbContext db, IHttpContextAccessor http, T
         public const string AliasDelete = "model_alias.delete";
         public const string ApiKeyCreate = "api_key.create";
         public const string ApiKeyRevoke = "api_key.revoke";
+        public const string ApiKeyUpdate = "api_key.update";
     }
 
     public static class Resources

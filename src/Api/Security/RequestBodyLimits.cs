@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using TextClassification.Api.Endpoints;
 using TextClassification.Inference;
 using TextClassification.Training.BaseModels;
+using TextClassification.Api.Problems;
 
 namespace TextClassification.Api.Security;
 
@@ -43,7 +44,7 @@ internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<
         long limit = LimitOf(endpoint.Metadata.GetMetadata<RequestBodyLimitMetadata>()?.Limit ?? RequestBodyLimit.Json);
         if (context.Request.ContentLength > limit)
         {
-            return SecurityResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "The request body is too large.",
+            return ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "The request body is too large.",
                 $"The body is {context.Request.ContentLength} bytes; this endpoint accepts at most {limit}.");
         }
 

@@ -9,9 +9,10 @@ namespace TextClassification.Api.Security;
 ///   "BootstrapAdminKey": null,
 ///   "AllowAnonymousPredictions": false,
 ///   "KeyCacheMilliseconds": 1000,
-///   "RateLimit": { "PermitsPerSecond": 50, "Burst": 100 },
+///   "RateLimit": { "PermitsPerSecond": 10000, "Burst": 20000, "AnonymousPermitsPerSecond": 50, "AnonymousBurst": 100 },
 ///   "MaxJsonBodyBytes": 1048576,
-///   "Cors": { "AllowedOrigins": [ "https://support.example.com" ] }
+///   "Cors": { "AllowedOrigins": [ "https://support.example.com" ] },
+///   "ForwardedHeaders": { "KnownProxies": [ "10.0.0.5" ], "KnownNetworks": [ "10.1.0.0/16" ] }
 /// }
 /// </code>
 /// </summary>
@@ -47,6 +48,8 @@ public sealed class SecurityOptions : IValidatableObject
 
     public CorsOptions Cors { get; set; } = new();
 
+    public ForwardedHeadersSettings ForwardedHeaders { get; set; } = new();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!string.IsNullOrEmpty(BootstrapAdminKey) && (BootstrapAdminKey.Length < MinBootstrapKeyLength || BootstrapAdminKey.Any(char.IsWhiteSpace)))
@@ -56,10 +59,29 @@ public sealed class SecurityOptions : IValidatableObject
                 [nameof(BootstrapAdminKey)]);
         }
 
-        if (RateLimit.PermitsPerSecond < 0 || RateLimit.Burst < 1)
+        if (RateLimit.PermitsPerSecond < 0 || RateLimit.Burst < 1 || RateLimit.AnonymousPermitsPerSecond < 0 || RateLimit.AnonymousBurst < 1)
         {
             yield return new ValidationResult(
-                "Security:RateLimit:PermitsPerSecond must be 0 (no limit) or more, and Security:RateLimit:Burst at least 1.", [nameof(RateLimit)]);
+                "Security:RateLimit:PermitsPerSecond and AnonymousPermitsPerSecond must be 0 (no limit) or more, and Burst and AnonymousBurst at least 1.",
+                [nameof(RateLimit)]);
+        }
+
+        foreach (string proxy in ForwardedHeaders.KnownProxies)
+        {
+            if (!System.Net.IPAddress.TryParse(proxy, out _))
+            {
+                yield return new ValidationResult(
+                    $"Security:ForwardedHeaders:KnownProxies lists '{proxy}', which is not an IP address (such as 10.0.0.5 or ::1).", [nameof(ForwardedHeaders)]);
+            }
+        }
+
+        foreach (string network in ForwardedHeaders.KnownNetworks)
+        {
+            if (!System.Net.IPNetwork.TryParse(network, out _))
+            {
+                yield return new ValidationResult(
+                    $"Security:ForwardedHeaders:KnownNetworks lists '{network}', which is not a network in CIDR notation (such as 10.1.0.0/16).", [nameof(ForwardedHeaders)]);
+            }
         }
 
         foreach (string origin in Cors.AllowedOrigins)
@@ -74,19 +96,54 @@ public sealed class SecurityOptions : IValidatableObject
     }
 
     /// <summary>
-    /// A token bucket per API key (callers without a key share one per remote address). 50 requests a second with
-    /// bursts of 100 is far above what one customer-service backend sends (each request may carry up to
-    /// <c>Inference:MaxInputsPerRequest</c> texts) and far below what takes the service down.
+    /// Token buckets, per process: one per API key, and one per remote address for callers without a valid key
+    /// (anonymous predictions where they are allowed, and refused attempts). A key's own limit (<c>rate_limit</c>,
+    /// set when it is made or with <c>PATCH /v1/api-keys/{id}</c>) replaces the default for that key.
     /// </summary>
+    /// <remarks>
+    /// The default per key, 10,000 requests a second with bursts of 20,000, is above what one backend sending one
+    /// request at a time reaches against one process (about 5,000 a second on loopback on two cores): a backend's
+    /// ordinary traffic, or a first load test of it, is never refused by default. What it stops is one key with many
+    /// connections taking a whole process from every other caller; keys of tenants who share a service get limits of
+    /// their own. Callers without a key get far less (50 a second, bursts of 100, per address): those are the
+    /// unauthenticated, including anyone guessing keys.
+    /// </remarks>
     public sealed class RateLimitOptions
     {
-        /// <summary>Requests per second each key may make on average; 0 turns rate limiting off.</summary>
-        public int PermitsPerSecond { get; set; } = 50;
+        /// <summary>Requests per second a key without a limit of its own may make on average; 0: no default limit.</summary>
+        public int PermitsPerSecond { get; set; } = 10_000;
 
-        /// <summary>How many requests a key may make at once after a quiet spell (the bucket's size).</summary>
-        public int Burst { get; set; } = 100;
+        /// <summary>How many requests such a key may make at once after a quiet spell (the bucket's size).</summary>
+        public int Burst { get; set; } = 20_000;
 
-        public bool Enabled => PermitsPerSecond > 0;
+        /// <summary>Requests per second per remote address for callers without a valid key; 0: no limit.</summary>
+        public int AnonymousPermitsPerSecond { get; set; } = 50;
+
+        /// <summary>The bucket size per remote address for callers without a valid key.</summary>
+        public int AnonymousBurst { get; set; } = 100;
+
+        /// <summary>The limit of a key without one of its own.</summary>
+        public RateLimit Default => new(PermitsPerSecond, Burst);
+
+        /// <summary>The limit of each remote address without a valid key.</summary>
+        public RateLimit Anonymous => new(AnonymousPermitsPerSecond, AnonymousBurst);
+    }
+
+    /// <summary>
+    /// The reverse proxies whose <c>X-Forwarded-For</c> and <c>X-Forwarded-Proto</c> are believed. Behind one, every
+    /// request comes from the proxy's address: the audit log and the per-address rate limit would see only the
+    /// proxy. None are listed by default, and then the headers are ignored from everyone (a client could otherwise
+    /// claim any address); loopback is not trusted unless listed.
+    /// </summary>
+    public sealed class ForwardedHeadersSettings
+    {
+        /// <summary>Addresses of trusted proxies, such as <c>10.0.0.5</c> or <c>::1</c>.</summary>
+        public string[] KnownProxies { get; set; } = [];
+
+        /// <summary>Networks of trusted proxies in CIDR notation, such as <c>10.1.0.0/16</c>.</summary>
+        public string[] KnownNetworks { get; set; } = [];
+
+        public bool Enabled => KnownProxies.Length > 0 || KnownNetworks.Length > 0;
     }
 
     /// <summary>Cross-origin calls from browsers: none unless origins are listed.</summary>

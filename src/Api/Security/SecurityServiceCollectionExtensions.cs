@@ -1,6 +1,9 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using TextClassification.Inference;
 
 namespace TextClassification.Api.Security;
 
@@ -20,7 +23,26 @@ internal static class SecurityServiceCollectionExtensions
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorization(ApiScopes.AddPolicies);
         services.AddSingleton<IAuthorizationHandler, ScopeRequirementHandler>();
-        services.AddRateLimiter(RateLimiting.Configure);
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<SecurityOptions>, ServingMetrics>(
+            (limiter, security, metrics) => RateLimiting.Configure(limiter, security.Value, metrics));
+        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<SecurityOptions>>((forwarded, security) =>
+        {
+            var trusted = security.Value.ForwardedHeaders;
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            forwarded.ForwardLimit = null;
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (string proxy in trusted.KnownProxies)
+            {
+                forwarded.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
+            }
+
+            foreach (string network in trusted.KnownNetworks)
+            {
+                forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+            }
+        });
         services.AddCors();
         services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>()
             .Configure<IOptions<SecurityOptions>>((cors, security) =>
@@ -44,7 +66,7 @@ internal static class SecurityServiceCollectionExtensions
     }
 
     /// <summary>
-    /// CORS (answers preflights), then who is calling, then their rate limit, then whether they may, then the body
+    /// The client's address from trusted proxies' headers first, when proxies are configured. Then CORS (answers preflights), then who is calling, then their rate limit, then whether they may, then the body
     /// limit: a request without the right key is refused before anything about the endpoint is looked at.
     /// </summary>
     public static WebApplication UseApiSecurity(this WebApplication app)

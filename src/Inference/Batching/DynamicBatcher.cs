@@ -26,12 +26,10 @@ internal sealed class DynamicBatcher : IAsyncDisposable
     private static readonly long TimerThreshold = Stopwatch.Frequency / 1000;
 
     private readonly ClassifierSession session;
-    private readonly string model;
-    private readonly int version;
     private readonly int maxBatchSize;
     private readonly long maxQueueDelayTicks;
     private readonly int concurrentRuns;
-    private readonly ServingMetrics metrics;
+    private readonly ServingMetrics.ModelSeries metrics;
     private readonly Channel<Chunk> queue = Channel.CreateUnbounded<Chunk>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SemaphoreSlim runSlots;
     private readonly Task loop;
@@ -41,12 +39,10 @@ internal sealed class DynamicBatcher : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(concurrentRuns, 1);
         this.session = session;
-        this.model = model;
-        this.version = version;
         this.maxBatchSize = maxBatchSize;
         maxQueueDelayTicks = (long)(maxQueueDelay.TotalSeconds * Stopwatch.Frequency);
         this.concurrentRuns = concurrentRuns;
-        this.metrics = metrics;
+        this.metrics = metrics.For(model, version);
         runSlots = new SemaphoreSlim(concurrentRuns, concurrentRuns);
         loop = Task.Run(LoopAsync);
     }
@@ -196,7 +192,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
             var texts = new List<string>(maxBatchSize);
             foreach (var chunk in batch)
             {
-                metrics.ObserveQueue(model, version, Stopwatch.GetElapsedTime(chunk.EnqueuedAt, started));
+                metrics.QueueDuration.Observe(Stopwatch.GetElapsedTime(chunk.EnqueuedAt, started).TotalSeconds);
                 texts.AddRange(chunk.Texts);
             }
 
@@ -229,7 +225,8 @@ internal sealed class DynamicBatcher : IAsyncDisposable
                 session.Release();
             }
 
-            metrics.ObserveBatch(model, version, texts.Count, Stopwatch.GetElapsedTime(started));
+            metrics.BatchSize.Observe(texts.Count);
+            metrics.ComputeDuration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             int labels = session.LabelCount;
             int row = 0;
             foreach (var chunk in batch)

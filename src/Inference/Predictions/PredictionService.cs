@@ -65,15 +65,15 @@ public sealed class PredictionService(ModelRegistry registry, ServingMetrics met
                 }
 
                 var result = new PredictionResult(model.Name, model.Version, labels, Postprocess(logits, valid.Length, model.Metadata, k));
-                metrics.CountRequest(selector.Name, version, ServingMetrics.Outcomes.Success);
-                metrics.ObserveRequest(model.Name, model.Version, Stopwatch.GetElapsedTime(started));
+                model.Series.Succeeded.Inc();
+                model.Series.RequestDuration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 return result;
             }
         }
         catch (Exception e)
         {
             version ??= (e as ModelUnavailableException)?.Version;
-            metrics.CountRequest(selector.Name ?? string.Empty, version, e switch
+            metrics.CountFailedRequest(selector.Name ?? string.Empty, version, e switch
             {
                 InvalidInputException => ServingMetrics.Outcomes.InvalidInput,
                 ModelNotFoundException => ServingMetrics.Outcomes.ModelNotFound,

@@ -7,7 +7,6 @@ namespace TextClassification.Inference.Registry;
 /// <summary>A model version whose session is loaded, warmed up and ready to serve.</summary>
 public sealed class LoadedModel
 {
-    private readonly ServingMetrics metrics;
     private long lastUsed;
 
     internal LoadedModel(
@@ -29,7 +28,7 @@ public sealed class LoadedModel
         Quantized = quantized;
         LoadedAt = loadedAt;
         MaxBatchSize = maxBatchSize;
-        this.metrics = metrics;
+        Series = metrics.For(name, version);
         Touch();
     }
 
@@ -59,6 +58,9 @@ public sealed class LoadedModel
     public long EstimatedMemoryBytes => EstimateMemory(ArtifactBytes);
 
     internal ClassifierSession Session { get; }
+
+    /// <summary>This version's metric series, looked up once.</summary>
+    internal ServingMetrics.ModelSeries Series { get; }
 
     internal DynamicBatcher? Batcher { get; }
 
@@ -108,7 +110,8 @@ public sealed class LoadedModel
             int count = Math.Min(MaxBatchSize, texts.Count - start);
             long started = Stopwatch.GetTimestamp();
             var result = Session.Run(all is null ? texts : new ArraySegment<string>(all, start, count));
-            metrics.ObserveBatch(Name, Version, count, Stopwatch.GetElapsedTime(started));
+            Series.BatchSize.Observe(count);
+            Series.ComputeDuration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             if (all is null)
             {
                 // One run, the common case: its logits are the answer as they are.

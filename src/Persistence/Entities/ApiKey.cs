@@ -50,6 +50,15 @@ public sealed class ApiKey
     /// <summary>When the key was revoked; a revoked key is refused from the next request on.</summary>
     public DateTimeOffset? RevokedAt { get; set; }
 
+    /// <summary>
+    /// The key's own rate limit, in requests per second on average (0: none for this key); null where the configured
+    /// default applies (<c>Security:RateLimit</c>).
+    /// </summary>
+    public int? RateLimitRequestsPerSecond { get; set; }
+
+    /// <summary>How many requests the key may make at once after a quiet spell; set together with <see cref="RateLimitRequestsPerSecond"/>.</summary>
+    public int? RateLimitBurst { get; set; }
+
     /// <summary>The last request the key authenticated, updated at most once a minute so that serving stays read-only.</summary>
     public DateTimeOffset? LastUsedAt { get; set; }
 }

@@ -21,7 +21,7 @@ public sealed partial class RouteProtectionTests(SqliteServiceFixture service) :
         var (_, train) = await SecurityApi.CreateKeyAsync(service.Client, "train");
         var (_, predict) = await SecurityApi.CreateKeyAsync(service.Client, "predict");
         var (_, trainAndPredict) = await SecurityApi.CreateKeyAsync(service.Client, "train", "predict");
-        var keys = new Dictionary<string, string> { ["train"] = train, ["predict"] = predict, ["admin"] = ServiceFactory.AdminKey };
+        var keys = new Dictionary<string, string> { ["train"] = train, ["predict"] = predict, ["admin"] = ServiceFactory.AdminKey, ["any"] = predict };
         var wrong = new Dictionary<string, string> { ["train"] = predict, ["predict"] = train, ["admin"] = trainAndPredict };
 
         int walked = 0;
@@ -50,10 +50,18 @@ public sealed partial class RouteProtectionTests(SqliteServiceFixture service) :
                 Assert.NotEmpty(none.Headers.WwwAuthenticate);
                 await AssertShapeAsync(none, path);
 
-                using var wrongClient = SecurityApi.ClientWithKey(service.Factory, wrong[scope]);
+                // A route open to any valid key has no wrong scope: a train-only key is admitted like the predict-only one.
+                using var wrongClient = SecurityApi.ClientWithKey(service.Factory, scope == "any" ? train : wrong[scope]);
                 var refused = await SendAsync(wrongClient, method, path);
-                Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{name} with a key lacking {scope}: {(int)refused.StatusCode}");
-                await AssertShapeAsync(refused, path);
+                if (scope == "any")
+                {
+                    Assert.True(refused.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden), $"{name} with a train-only key: {(int)refused.StatusCode}");
+                }
+                else
+                {
+                    Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{name} with a key lacking {scope}: {(int)refused.StatusCode}");
+                    await AssertShapeAsync(refused, path);
+                }
 
                 using var rightClient = SecurityApi.ClientWithKey(service.Factory, keys[scope]);
                 var admitted = await SendAsync(rightClient, method, path);
@@ -84,6 +92,7 @@ public sealed partial class RouteProtectionTests(SqliteServiceFixture service) :
     /// <summary>The scope each route needs, as the README states it.</summary>
     private static string Needed(string method, string template) => template switch
     {
+        "/v1/api-keys/current" => "any",
         _ when template.StartsWith("/v1/api-keys", StringComparison.Ordinal) || template.StartsWith("/v1/audit", StringComparison.Ordinal) || template == "/metrics" => "admin",
         _ when template.StartsWith("/v1/datasets", StringComparison.Ordinal) || template.StartsWith("/v1/fine-tuning", StringComparison.Ordinal)
             || template.StartsWith("/v1/base-models", StringComparison.Ordinal) => "train",

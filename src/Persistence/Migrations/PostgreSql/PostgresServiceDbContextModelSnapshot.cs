@@ -54,6 +54,12 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
 
+                    b.Property<int?>("RateLimitBurst")
+                        .HasColumnType("integer");
+
+                    b.Property<int?>("RateLimitRequestsPerSecond")
+                        .HasColumnType("integer");
+
                     b.Property<DateTimeOffset?>("RevokedAt")
                         .HasColumnType("timestamp with time zone");
 

@@ -48,6 +48,12 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<int?>("RateLimitBurst")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("RateLimitRequestsPerSecond")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long?>("RevokedAt")
                         .HasColumnType("INTEGER");
 
