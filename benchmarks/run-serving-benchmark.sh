@@ -12,8 +12,8 @@
 #              n-gram bag with a key on every request, beside a minimal app answering the same bodies with a constant,
 #              at concurrency 1, 16 and 64, in turns over several rounds (medians); bytes allocated per request with
 #              dotnet-counters when installed. Arguments: [seconds per level, default 5] [rounds, default 3].
-# The service runs with a fresh admin key and Security:RateLimit:PermitsPerSecond=0 (see Benchmarks/ServiceProcess.cs):
-# wrk sends ~25k requests/s with that one key, which the default per-key limit would refuse.
+# The service runs with a fresh admin key whose own rate limit is a million requests a second (see
+# Benchmarks/ServiceProcess.cs): wrk sends ~25k requests/s with that one key, beyond the default per-key limit.
 # Usage: benchmarks/run-serving-benchmark.sh [--minilm | --overhead] [seconds per level and per raw case; default 15, 5 with --minilm or --overhead] [rounds]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -55,10 +55,15 @@ internal static class RateLimiting
             var key = context.HttpContext.Features.Get<AuthenticatedApiKey>();
             refused.WithLabels(key?.KeyId ?? AnonymousKeyLabel).Inc();
             context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            string whose = key is null ? "Callers without a key at this address have" : "This key has";
-            string setting = key?.RateLimit is not null ? "its rate_limit" : key is null ? "Security:RateLimit:AnonymousPermitsPerSecond" : "Security:RateLimit:PermitsPerSecond";
-            await ErrorResponses.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "Too many requests.",
-                $"{whose} used their requests for now ({setting}); retry after {seconds} s.");
+            var (who, limit, setting) = key switch
+            {
+                null => ("Callers without a key at this address have made more requests than their", limits.Anonymous, "Security:RateLimit:AnonymousPermitsPerSecond"),
+                { RateLimit: { } own } => ("This key has made more requests than its", own, "the key's rate_limit"),
+                _ => ("This key has made more requests than its", limits.Default, "Security:RateLimit:PermitsPerSecond, the default for keys without a rate_limit"),
+            };
+            await ErrorResponses.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "Too many requests.", string.Create(
+                CultureInfo.InvariantCulture,
+                $"{who} limit of {limit.RequestsPerSecond} a second, bursts of {limit.Burst} ({setting}); retry after {seconds} s."));
         };
     }
 }

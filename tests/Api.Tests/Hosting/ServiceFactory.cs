@@ -29,6 +29,7 @@ public sealed class ServiceFactory(string dataDirectory, string? postgresConnect
         builder.UseSetting("Security:BootstrapAdminKey", AdminKey);
         // Tests drive the service much harder than one client would; the rate-limit tests turn the limit back on.
         builder.UseSetting("Security:RateLimit:PermitsPerSecond", "0");
+        builder.UseSetting("Security:RateLimit:AnonymousPermitsPerSecond", "0");
         if (PostgresConnectionString is not null)
         {
             builder.UseSetting("Persistence:Provider", "PostgreSql");

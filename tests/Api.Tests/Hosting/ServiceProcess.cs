@@ -56,6 +56,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
         start.Environment["Security__BootstrapAdminKey"] = ServiceFactory.AdminKey;
         start.Environment["Security__RateLimit__PermitsPerSecond"] = "0";
+        start.Environment["Security__RateLimit__AnonymousPermitsPerSecond"] = "0";
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
