@@ -31,10 +31,9 @@ internal static class ConsoleEndpoints
         app.MapGet("/", (HttpContext context) => Redirect(context))
             .AllowAnonymous()
             .ExcludeFromDescription();
-        app.MapGet(BasePath, (HttpContext context) => Redirect(context))
-            .AllowAnonymous()
-            .ExcludeFromDescription();
-        app.MapGet(BasePath + "/{**path}", (string? path, HttpContext context) => Serve(files, path, context))
+        // The catch-all matches /console too; that one is redirected so that the page's relative URLs resolve under /console/.
+        app.MapGet(BasePath + "/{**path}", (string? path, HttpContext context) =>
+                string.IsNullOrEmpty(path) && !context.Request.Path.Value!.EndsWith('/') ? Redirect(context) : Serve(files, path, context))
             .AllowAnonymous()
             .ExcludeFromDescription();
         return app;

@@ -52,27 +52,30 @@ async function renderKeys(body, signal) {
   await loadKeys(list, signal);
 }
 
-async function loadKeys(list, signal, after = null, previous = []) {
-  const page = await api(`/v1/api-keys?limit=50${after ? `&after=${encodeURIComponent(after)}` : ''}`, { signal });
+async function loadKeys(list, signal) {
+  const page = await api('/v1/api-keys', { signal });
   const message = h('div');
-  clear(list, message, h('div', { class: 'table-wrap' }, h('table', {},
-    h('thead', {}, h('tr', {}, ['Name', 'Id', 'Scopes', 'Prefix', 'Created', 'Expires', 'Last used', 'State', ''].map(t => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, page.data.map(k => h('tr', {},
-      h('td', {}, k.name), h('td', {}, h('code', {}, k.id)), h('td', {}, k.scopes.join(', ')), h('td', {}, h('code', {}, k.prefix)),
-      h('td', {}, when(k.created_at)), h('td', {}, k.expires_at ? when(k.expires_at) : 'never'), h('td', {}, when(k.last_used_at)),
-      h('td', {}, k.revoked_at ? badge('revoked') : k.expires_at && new Date(k.expires_at) < new Date() ? badge('expired') : badge('active')),
-      h('td', {}, k.revoked_at ? null : h('button', { type: 'button', class: 'danger small', 'aria-label': `Revoke ${k.name}`, onclick: async () => {
-        const own = k.id === session.info?.id;
-        if (!await confirmDialog(`Revoke ${k.name}?`, h('p', {}, `Requests with ${k.prefix}… are refused from the next one on.${own ? ' This is the key you are signed in with: you will be signed out.' : ''}`), 'Revoke key', { danger: true })) return;
-        try {
-          await api(`/v1/api-keys/${encodeURIComponent(k.id)}`, { method: 'DELETE' });
-          toast(`Revoked ${k.name}.`);
-          await loadKeys(list);
-        } catch (error) { showError(message, error); }
-      } }, 'Revoke…')))))))),
-  h('div', { class: 'pager' },
-    h('button', { type: 'button', class: 'secondary', disabled: !previous.length, onclick: () => loadKeys(list, null, previous.at(-1), previous.slice(0, -1)) }, 'Previous'),
-    h('button', { type: 'button', class: 'secondary', disabled: !page.has_more, onclick: () => loadKeys(list, null, page.data.at(-1).id, [...previous, after]) }, 'Next')));
+
+  async function revoke(k) {
+    const own = k.id === session.info?.id;
+    const body = h('p', {}, `Requests with ${k.prefix}… are refused from the next one on.${own ? ' This is the key you are signed in with: you will be signed out.' : ''}`);
+    if (!await confirmDialog(`Revoke ${k.name}?`, body, 'Revoke key', { danger: true })) return;
+    try {
+      await api(`/v1/api-keys/${encodeURIComponent(k.id)}`, { method: 'DELETE' });
+      toast(`Revoked ${k.name}.`);
+      await loadKeys(list);
+    } catch (error) { showError(message, error); }
+  }
+
+  const state = k => k.revoked_at ? badge('revoked') : k.expires_at && new Date(k.expires_at) < new Date() ? badge('expired') : badge('active');
+  const row = k => h('tr', {},
+    h('td', {}, k.name), h('td', {}, h('code', {}, k.id)), h('td', {}, k.scopes.join(', ')), h('td', {}, h('code', {}, k.prefix)),
+    h('td', {}, when(k.created_at)), h('td', {}, k.expires_at ? when(k.expires_at) : 'never'), h('td', {}, when(k.last_used_at)),
+    h('td', {}, state(k)),
+    h('td', {}, k.revoked_at ? null : h('button', { type: 'button', class: 'danger small', 'aria-label': `Revoke ${k.name}`, onclick: () => revoke(k) }, 'Revoke…')));
+  const headings = ['Name', 'Id', 'Scopes', 'Prefix', 'Created', 'Expires', 'Last used', 'State', 'Action'];
+  clear(list, message,
+    h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, headings.map(t => h('th', { scope: 'col' }, t)))), h('tbody', {}, page.data.map(row)))));
 }
 
 async function renderAudit(body, signal) {

@@ -161,13 +161,14 @@ async function renderDataset(main, id, signal) {
 }
 
 function qualitySection(quality) {
+  const example = x => h('li', {},
+    x.line ? `line ${x.line}: ` : '', x.text ? `“${x.text}” ` : '', x.label ? h('code', {}, x.label) : '',
+    x.other_label ? [' vs ', h('code', {}, x.other_label), x.other_line ? ` (line ${x.other_line})` : ''] : '');
+  const finding = f => h('li', {},
+    badge(f.severity), ' ', h('code', {}, f.code), ` (${f.count}): `, f.message,
+    f.examples?.length ? h('details', {}, h('summary', {}, `Examples (${f.examples.length})`), h('ul', {}, f.examples.slice(0, 20).map(example))) : null);
   return h('section', { class: 'card' }, h('h2', {}, 'Quality'),
-    quality.findings.length ? h('ul', { class: 'findings' }, quality.findings.map(f => h('li', {},
-      badge(f.severity), ' ', h('code', {}, f.code), ` (${f.count}): `, f.message,
-      f.examples?.length ? h('details', {}, h('summary', {}, `Examples (${f.examples.length})`), h('ul', {}, f.examples.slice(0, 20).map(x =>
-        h('li', {}, x.line ? `line ${x.line}: ` : '', x.text ? `“${x.text}” ` : '', x.label ? h('code', {}, x.label) : '',
-          x.other_label ? [' vs ', h('code', {}, x.other_label), x.other_line ? ` (line ${x.other_line})` : ''] : ''))))) : null)))
-      : h('p', {}, 'No findings.'));
+    quality.findings.length ? h('ul', { class: 'findings' }, quality.findings.map(finding)) : h('p', {}, 'No findings.'));
 }
 
 async function loadRows(slot, id, offset) {
