@@ -168,7 +168,7 @@ export function toast(message) {
   const region = document.getElementById('toast');
   region.textContent = message;
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { region.textContent = ''; }, 6000);
+  toast.timer = setTimeout(() => { region.textContent = ''; }, 3000);
 }
 
 /** A progress bar with an accessible name and value. */
