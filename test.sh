@@ -53,11 +53,19 @@ if ! postgres_bin=$(find_postgres_bin); then
   postgres_bin=$(find_postgres_bin)
 fi
 
+# The console's browser tests (tests/Console.Tests) drive Debian's chromium headless; Playwright never downloads one.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "chromium not found; installing it for the console's browser tests."
+  as_root apt-get update
+  as_root apt-get install -y --no-install-recommends chromium
+fi
+
 if [[ $(id -u) -eq 0 ]] && ! id -u "$postgres_test_user" >/dev/null 2>&1; then
   useradd --system --no-create-home --shell /usr/sbin/nologin "$postgres_test_user"
 fi
 
 echo "dotnet $(dotnet --version)"
 "$postgres_bin/postgres" --version
+chromium --version 2>/dev/null || true
 
 exec dotnet test Service.sln "$@"

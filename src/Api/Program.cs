@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using TextClassification.Api.Endpoints;
 using TextClassification.Api.Hosting;
+using TextClassification.Api.WebConsole;
 using TextClassification.Inference;
 using TextClassification.Persistence;
 using TextClassification.Training;
@@ -28,6 +29,7 @@ if (app.Services.GetRequiredService<IOptions<JobsOptions>>().Value.ServesApi)
     app.MapMetricsEndpoint();
     app.MapApiKeysEndpoints();
     app.MapAuditEndpoints();
+    app.MapConsole();
 }
 
 await app.RunAsync();

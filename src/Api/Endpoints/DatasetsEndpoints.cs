@@ -92,7 +92,10 @@ internal static partial class DatasetsEndpoints
                 `label_with_few_examples` (fewer than `Datasets:MinExamplesPerLabel`), `label_imbalance` (10× or more),
                 `conflicting_duplicates` (the same text under two labels), `near_duplicates_across_labels` (differing
                 only in case, punctuation or spacing), `text_without_letters`, `text_very_short`,
-                `text_mostly_non_letters`, `mixed_scripts`; `scripts` gives the share of rows by writing system.
+                `text_mostly_non_letters`, `mixed_scripts`; `scripts` gives the share of rows by writing system, and
+                `text_lengths` the rows by text length in characters (`from` inclusive, `to` exclusive, null for the
+                open-ended last bucket; buckets start at 0, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200, 300, 500, 1000
+                and 2000 characters), null for a dataset uploaded before histograms existed.
                 404 for a dataset uploaded before reports existed.
                 """)
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -330,6 +333,7 @@ internal static partial class DatasetsEndpoints
                     "1 row(s) repeat an earlier row's text under another label: the model is taught both answers. Each example names the earlier line and label.",
                     1, [new QualityExample(812, "how much money do i have", "balance", "transfer", 97)]),
             ],
-            new Dictionary<string, double> { ["latin"] = 1.0 });
+            new Dictionary<string, double> { ["latin"] = 1.0 },
+            [new TextLengthBucket(0, 10, 120), new TextLengthBucket(10, 20, 4_310), new TextLengthBucket(20, 30, 5_880), new TextLengthBucket(30, null, 4_690)]);
     }
 }

@@ -47,10 +47,18 @@ internal static partial class FineTuningJobsEndpoints
         group.MapGet("/{id}", GetJob)
             .WithName("GetFineTuningJob")
             .WithSummary("Get a fine-tuning job: status, progress, metrics, result or error")
-            .WithDescription("Once the job has trained, `evaluation` holds its results on the validation data: accuracy, macro-F1, per-class precision/recall/F1/support, the confusion matrix and, with an out-of-scope label, the chosen threshold with its in-scope accuracy and out-of-scope recall.")
+            .WithDescription("""
+                Once the job has trained, `evaluation` holds its results on the validation data: accuracy, macro-F1,
+                per-class precision/recall/F1/support, the confusion matrix (`confusion_matrix[actual][predicted]` in
+                `labels` order), `misclassified` (the validation rows it got wrong, least confident first, at most 200:
+                text, true `label`, `predicted`, top `score`) and, with an out-of-scope label, `out_of_scope` (the chosen
+                threshold with its in-scope accuracy and out-of-scope recall) and `threshold_curve`: in-scope accuracy
+                and out-of-scope recall at every threshold from 0 to 1 in steps of 0.02, the trade-off the threshold was
+                chosen on. The model version's `metrics` hold the same evaluation.
+                """)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithParameterExample("id", "The job id.", Examples.Job.Id)
-            .WithResponseExample(StatusCodes.Status200OK, Examples.Job);
+            .WithResponseExample(StatusCodes.Status200OK, Examples.Job with { Evaluation = Examples.Evaluation });
 
         group.MapPost("/{id}/cancel", CancelJob)
             .WithName("CancelFineTuningJob")
@@ -225,6 +233,15 @@ internal static partial class FineTuningJobsEndpoints
             new JobProgress(8, 8, 1888, 1888, 1.0, 0),
             new JobMetrics(0.41, 0.52, 0.95, 0.949),
             new JobResult("support-intents", 1), null, false, Created, Created.AddSeconds(1), Created.AddSeconds(74));
+
+        public static readonly System.Text.Json.JsonElement Evaluation = System.Text.Json.JsonDocument.Parse("""
+            {"examples":4,"accuracy":0.75,"macro_f1":0.7778,"labels":["balance","transfer","oos"],
+             "per_class":[{"label":"balance","precision":1.0,"recall":1.0,"f1":1.0,"support":1},{"label":"transfer","precision":1.0,"recall":1.0,"f1":1.0,"support":1},{"label":"oos","precision":1.0,"recall":0.5,"f1":0.6667,"support":2}],
+             "confusion_matrix":[[1,0,0],[0,1,0],[0,1,1]],
+             "out_of_scope":{"label":"oos","threshold":0.31,"in_scope_accuracy":1.0,"out_of_scope_recall":0.5,"in_scope_examples":2,"out_of_scope_examples":2},
+             "threshold_curve":[{"threshold":0.0,"in_scope_accuracy":1.0,"out_of_scope_recall":0.0},{"threshold":0.3,"in_scope_accuracy":1.0,"out_of_scope_recall":0.5},{"threshold":1.0,"in_scope_accuracy":0.0,"out_of_scope_recall":1.0}],
+             "misclassified":[{"text":"send me a pizza","label":"oos","predicted":"transfer","score":0.62}]}
+            """).RootElement;
 
         public static readonly JobEventResponse Event = new(
             42, "fine_tuning.job.event", Created.AddSeconds(20), "info", "epoch_completed", "Epoch 2/8: validation accuracy 0.921, macro-F1 0.919.",

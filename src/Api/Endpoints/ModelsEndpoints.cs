@@ -40,7 +40,7 @@ internal static class ModelsEndpoints
             .WithName("GetModelVersion")
             .RequireScope(ApiScopes.PredictPolicy)
             .WithSummary("Get a model version: labels, metrics, threshold, and its ONNX file's checksum")
-            .WithDescription("`sha256` and `size_bytes` describe the ONNX file predictions use (the INT8 one when the job asked for quantization); `artifacts` lists every stored variant. `metrics` is the job's evaluation on its validation data; `parity` is the export check against the trained network; `quantization` compares the INT8 graph with the float32 one.")
+            .WithDescription("`sha256` and `size_bytes` describe the ONNX file predictions use (the INT8 one when the job asked for quantization); `artifacts` lists every stored variant. `metrics` is the job's evaluation on its validation data (the same as the job's `evaluation`: per-class figures, confusion matrix, misclassified rows and, with an out-of-scope label, the threshold curve); `parity` is the export check against the trained network; `quantization` compares the INT8 graph with the float32 one.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithParameterExample("name", "The model name.", Examples.Model.Name)
             .WithParameterExample("version", "The version number.", 2)

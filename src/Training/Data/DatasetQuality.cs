@@ -26,6 +26,9 @@ public enum QualitySeverity
 /// <param name="OtherLine">For duplicates across labels: the earlier row's line.</param>
 public sealed record QualityExample(long? Line, string? Text, string? Label, string? OtherLabel = null, long? OtherLine = null);
 
+/// <summary>Rows whose text has <paramref name="From"/> to <paramref name="To"/> characters (<paramref name="To"/> excluded; null: no upper end).</summary>
+public sealed record TextLengthBucket(int From, int? To, int Count);
+
 /// <summary>One thing the quality report found.</summary>
 /// <param name="Severity">How bad it is.</param>
 /// <param name="Code">Stable, for clients to act on (<c>conflicting_duplicates</c>, ...).</param>
@@ -37,9 +40,16 @@ public sealed record QualityFinding(QualitySeverity Severity, string Code, strin
 /// <summary>What the upload's rows say about the data's quality, computed while they stream in.</summary>
 /// <param name="Findings">Errors first, then warnings, then information.</param>
 /// <param name="Scripts">Share of rows by their dominant writing system (<c>latin</c>, <c>cjk</c>, <c>arabic</c>, <c>cyrillic</c>, <c>other</c>, <c>none</c>).</param>
-public sealed record DatasetQualityReport(IReadOnlyList<QualityFinding> Findings, IReadOnlyDictionary<string, double> Scripts)
+/// <param name="TextLengths">
+/// Rows by text length in characters, in the fixed buckets of <see cref="TextLengthBucketStarts"/> (the last one
+/// open-ended), empty buckets included; null for a report made before histograms existed.
+/// </param>
+public sealed record DatasetQualityReport(IReadOnlyList<QualityFinding> Findings, IReadOnlyDictionary<string, double> Scripts, IReadOnlyList<TextLengthBucket>? TextLengths = null)
 {
     public const int MaxExamples = 100;
+
+    /// <summary>Where each text-length bucket starts, in characters: fine where short texts crowd, coarse in the long tail.</summary>
+    public static readonly IReadOnlyList<int> TextLengthBucketStarts = [0, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200, 300, 500, 1000, 2000];
 
     public static class Codes
     {
@@ -78,11 +88,23 @@ internal sealed class DatasetQualityCollector(int minExamplesPerLabel)
     private readonly Found noLetters = new();
     private readonly Found veryShort = new();
     private readonly Found mostlyNonLetters = new();
+    private readonly int[] lengths = new int[DatasetQualityReport.TextLengthBucketStarts.Count];
     private int rows;
 
-    public void Add(long line, string text, string label)
+    /// <param name="line">The row's line in the file.</param>
+    /// <param name="text">Its text as stored.</param>
+    /// <param name="label">Its label.</param>
+    /// <param name="length">The text's length in characters (Unicode scalars), as the dataset's profile counts it.</param>
+    public void Add(long line, string text, string label, int length)
     {
         rows++;
+        int bucket = DatasetQualityReport.TextLengthBucketStarts.Count - 1;
+        while (DatasetQualityReport.TextLengthBucketStarts[bucket] > length)
+        {
+            bucket--;
+        }
+
+        lengths[bucket]++;
         var shape = Shape.Of(text);
         CollectionsMarshal.GetValueRefOrAddDefault(scripts, shape.Script, out _)++;
         if (shape.Letters == 0)
@@ -167,7 +189,9 @@ internal sealed class DatasetQualityCollector(int minExamplesPerLabel)
                 written.Count, []));
         }
 
-        return new DatasetQualityReport(findings.OrderByDescending(f => f.Severity).ToList(), shares);
+        var starts = DatasetQualityReport.TextLengthBucketStarts;
+        var histogram = lengths.Select((count, i) => new TextLengthBucket(starts[i], i + 1 < starts.Count ? starts[i + 1] : null, count)).ToList();
+        return new DatasetQualityReport(findings.OrderByDescending(f => f.Severity).ToList(), shares, histogram);
     }
 
     private static ulong Hash(string text)

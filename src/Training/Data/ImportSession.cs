@@ -117,7 +117,7 @@ internal sealed class ImportSession : IDisposable
         _iban += found.Iban;
         _rowCount++;
         CollectionsMarshal.GetValueRefOrAddDefault(_labelCounts, label, out _)++;
-        (_quality ??= new DatasetQualityCollector(_options.MinExamplesPerLabel)).Add(line, text, label);
+        (_quality ??= new DatasetQualityCollector(_options.MinExamplesPerLabel)).Add(line, text, label, length);
         _minLength = Math.Min(_minLength, length);
         _maxLength = Math.Max(_maxLength, length);
         _totalLength += length;

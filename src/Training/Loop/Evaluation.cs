@@ -18,6 +18,19 @@ public sealed record OutOfScopeMetrics(
     int InScopeExamples,
     int OutOfScopeExamples);
 
+/// <summary>One point of the out-of-scope trade-off: what a given threshold would give on the evaluated rows.</summary>
+/// <param name="Threshold">Top-probability threshold; rows below it are predicted out of scope.</param>
+/// <param name="InScopeAccuracy">Share of in-scope rows predicted with their own label at this threshold.</param>
+/// <param name="OutOfScopeRecall">Share of out-of-scope rows predicted as out of scope at this threshold.</param>
+public sealed record ThresholdPoint(double Threshold, double InScopeAccuracy, double OutOfScopeRecall);
+
+/// <summary>An evaluated row the classifier got wrong.</summary>
+/// <param name="Text">The row's text as stored.</param>
+/// <param name="Label">Its true label.</param>
+/// <param name="Predicted">What the classifier said: a label, or the out-of-scope label when the top probability fell below the threshold.</param>
+/// <param name="Score">The top probability.</param>
+public sealed record MisclassifiedExample(string Text, string Label, string Predicted, double Score);
+
 /// <summary>
 /// A classifier's results on labelled rows. With an out-of-scope label, that label is one more row and column of
 /// the confusion matrix and of <see cref="PerClass"/> (the model never has it as a class; it is predicted by the
@@ -30,6 +43,16 @@ public sealed record OutOfScopeMetrics(
 /// <param name="PerClass">Per label, in <see cref="Labels"/> order.</param>
 /// <param name="ConfusionMatrix"><c>ConfusionMatrix[actual][predicted]</c> counts.</param>
 /// <param name="OutOfScope">The out-of-scope threshold and its effect; null without an out-of-scope label.</param>
+/// <param name="ThresholdCurve">
+/// In-scope accuracy and out-of-scope recall at every threshold from 0 to 1 in steps of
+/// <see cref="ThresholdCurveStep"/>: the trade-off <see cref="OutOfScope"/>'s threshold was chosen on. Null without an
+/// out-of-scope label.
+/// </param>
+/// <param name="Misclassified">
+/// The rows predicted wrongly, least confident first, at most <see cref="MaxMisclassified"/>; the count of all of them is
+/// <see cref="Examples"/> less the diagonal of <see cref="ConfusionMatrix"/>. Null when the report was made from label
+/// indexes alone.
+/// </param>
 public sealed record EvaluationReport(
     int Examples,
     double Accuracy,
@@ -37,8 +60,16 @@ public sealed record EvaluationReport(
     IReadOnlyList<string> Labels,
     IReadOnlyList<ClassMetrics> PerClass,
     IReadOnlyList<IReadOnlyList<int>> ConfusionMatrix,
-    OutOfScopeMetrics? OutOfScope)
+    OutOfScopeMetrics? OutOfScope,
+    IReadOnlyList<ThresholdPoint>? ThresholdCurve = null,
+    IReadOnlyList<MisclassifiedExample>? Misclassified = null)
 {
+    /// <summary>Distance between the thresholds of <see cref="ThresholdCurve"/> (51 points from 0 to 1).</summary>
+    public const double ThresholdCurveStep = 0.02;
+
+    /// <summary>Most misclassified rows a report keeps: enough to see the patterns, small enough to store with every version.</summary>
+    public const int MaxMisclassified = 200;
+
     /// <summary>
     /// Computes the report from label indexes into <paramref name="labels"/>: <c>actual[i]</c> and
     /// <c>predicted[i]</c> for row i.

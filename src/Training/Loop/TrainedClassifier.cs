@@ -179,14 +179,18 @@ internal static class Scoring
             }
         }
 
+        IReadOnlyList<string> names = outOfScopeLabel is null ? labels : [.. labels, outOfScopeLabel];
+        var misclassified = Misclassified(names, rows, actual, predicted, confidence);
         if (outOfScopeLabel is null)
         {
-            return EvaluationReport.FromPredictions(labels, actual, predicted);
+            return EvaluationReport.FromPredictions(labels, actual, predicted) with { Misclassified = misclassified };
         }
 
-        var report = EvaluationReport.FromPredictions([.. labels, outOfScopeLabel], actual, predicted);
+        var report = EvaluationReport.FromPredictions(names, actual, predicted);
         return report with
         {
+            Misclassified = misclassified,
+            ThresholdCurve = ThresholdCurve(probabilities, labels.Count, rows, outOfScopeLabel, index),
             OutOfScope = new OutOfScopeMetrics(
                 outOfScopeLabel,
                 threshold,
@@ -196,6 +200,62 @@ internal static class Scoring
                 outOfScopeTotal),
         };
     }
+
+    /// <summary>
+    /// In-scope accuracy and out-of-scope recall at thresholds 0, <see cref="EvaluationReport.ThresholdCurveStep"/>, …, 1,
+    /// from the arg-max decisions before any threshold: a row is out of scope at threshold t when its top probability is below t.
+    /// </summary>
+    public static IReadOnlyList<ThresholdPoint> ThresholdCurve(
+        ReadOnlySpan<float> probabilities, int labels, IReadOnlyList<LabelledText> rows, string outOfScopeLabel, Dictionary<string, int> index)
+    {
+        var (predicted, confidence) = Decide(probabilities, labels);
+        int steps = (int)Math.Round(1 / EvaluationReport.ThresholdCurveStep);
+        var inScopeCorrect = new int[steps + 1];
+        var outOfScopeCaught = new int[steps + 1];
+        int inScopeTotal = 0;
+        int outOfScopeTotal = 0;
+        for (int row = 0; row < rows.Count; row++)
+        {
+            bool isOutOfScope = rows[row].Label == outOfScopeLabel;
+            bool correct = !isOutOfScope && index[rows[row].Label] == predicted[row];
+            inScopeTotal += isOutOfScope ? 0 : 1;
+            outOfScopeTotal += isOutOfScope ? 1 : 0;
+            for (int step = 0; step <= steps; step++)
+            {
+                bool below = confidence[row] < step * EvaluationReport.ThresholdCurveStep;
+                if (isOutOfScope && below)
+                {
+                    outOfScopeCaught[step]++;
+                }
+                else if (correct && !below)
+                {
+                    inScopeCorrect[step]++;
+                }
+            }
+        }
+
+        var curve = new ThresholdPoint[steps + 1];
+        for (int step = 0; step <= steps; step++)
+        {
+            curve[step] = new ThresholdPoint(
+                Math.Round(step * EvaluationReport.ThresholdCurveStep, 4),
+                inScopeTotal == 0 ? 0 : inScopeCorrect[step] / (double)inScopeTotal,
+                outOfScopeTotal == 0 ? 0 : outOfScopeCaught[step] / (double)outOfScopeTotal);
+        }
+
+        return curve;
+    }
+
+    /// <summary>The wrongly predicted rows, least confident first (ties in row order), at most <see cref="EvaluationReport.MaxMisclassified"/>.</summary>
+    private static List<MisclassifiedExample> Misclassified(
+        IReadOnlyList<string> names, IReadOnlyList<LabelledText> rows, int[] actual, int[] predicted, float[] confidence) =>
+        Enumerable.Range(0, rows.Count)
+            .Where(row => actual[row] != predicted[row])
+            .OrderBy(row => confidence[row])
+            .ThenBy(row => row)
+            .Take(EvaluationReport.MaxMisclassified)
+            .Select(row => new MisclassifiedExample(rows[row].Text, names[actual[row]], names[predicted[row]], Math.Round(confidence[row], 5)))
+            .ToList();
 
     public static Dictionary<string, int> Index(IReadOnlyList<string> labels) =>
         labels.Select((label, i) => (label, i)).ToDictionary(p => p.label, p => p.i, StringComparer.Ordinal);

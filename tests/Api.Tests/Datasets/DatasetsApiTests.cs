@@ -347,6 +347,8 @@ public abstract class DatasetsApiTests<TFixture>(TFixture service) : IClassFixtu
         Assert.Contains("balance", Finding("label_imbalance")["message"]!.ToString(), StringComparison.Ordinal);
         Assert.Contains("cjk", Finding("mixed_scripts")["message"]!.ToString(), StringComparison.Ordinal);
         Assert.Equal(1.0 / 37, (double)quality["scripts"]!["cjk"]!, 3);
+        // The console draws the text-length histogram from these buckets; every stored row is in one.
+        Assert.Equal((int)created["row_count"]!, quality["text_lengths"]!.AsArray().Sum(b => (int)b!["count"]!));
 
         // A file in which every row has a label of its own says so as an error.
         string singletons = "text,label\n" + string.Concat(Enumerable.Range(0, 40).Select(i => $"text number {i},label_{i}\n"));

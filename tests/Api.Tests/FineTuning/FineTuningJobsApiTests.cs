@@ -61,6 +61,12 @@ public abstract class FineTuningJobsApiTests<TFixture>(TFixture service) : IClas
         Assert.Equal(Labels.Length + 1, evaluation["confusion_matrix"]!.AsArray().Count);
         Assert.Contains(evaluation["per_class"]!.AsArray(), c => (string)c!["label"]! == "greeting");
         Assert.Equal("oos", (string)evaluation["out_of_scope"]!["label"]!);
+        // The console draws the out-of-scope trade-off and lists the mistakes from these.
+        var curve = evaluation["threshold_curve"]!.AsArray();
+        Assert.Equal(51, curve.Count);
+        Assert.Equal(1.0, (double)curve[^1]!["threshold"]!);
+        Assert.Equal(0.0, (double)curve[0]!["out_of_scope_recall"]!);
+        Assert.All(evaluation["misclassified"]!.AsArray(), m => Assert.NotEqual((string)m!["label"]!, (string)m["predicted"]!));
 
         var types = (await JobsApi.EventsAsync(Client, (string)job["id"]!)).Select(e => (string)e!["type"]!).ToList();
         Assert.Equal("status_changed", types[0]);

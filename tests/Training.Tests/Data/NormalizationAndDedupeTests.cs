@@ -98,6 +98,20 @@ public sealed class NormalizationAndDedupeTests
     }
 
     [Fact]
+    public async Task The_quality_report_counts_texts_by_length_in_characters_in_fixed_buckets()
+    {
+        var outcome = await Importing.ImportAsync("text,label\nab,x\n😀😀😀😀😀😀😀😀😀😀😀,y\n" + new string('a', 2500) + ",y\n");
+
+        var lengths = outcome.Result.Quality!.TextLengths!;
+        Assert.Equal(DatasetQualityReport.TextLengthBucketStarts, lengths.Select(b => b.From));
+        Assert.Equal(new TextLengthBucket(0, 10, 1), lengths[0]);
+        // Eleven emoji are eleven characters, though twenty-two UTF-16 units.
+        Assert.Equal(new TextLengthBucket(10, 20, 1), lengths[1]);
+        Assert.Equal(new TextLengthBucket(2000, null, 1), lengths[^1]);
+        Assert.Equal(3, lengths.Sum(b => b.Count));
+    }
+
+    [Fact]
     public async Task Lengths_in_the_profile_are_of_the_stored_redacted_text()
     {
         var outcome = await Importing.ImportAsync(

@@ -1,4 +1,5 @@
 using TextClassification.Training.Loop;
+using TextClassification.Training.Data;
 
 namespace TextClassification.Training.Tests.Loop;
 
@@ -49,5 +50,56 @@ public sealed class EvaluationReportTests
         Assert.Contains("\"macro_f1\":", json);
         Assert.Contains("\"confusion_matrix\":[[1,0],[1,0]]", json);
         Assert.Equal(report.MacroF1, System.Text.Json.JsonSerializer.Deserialize<EvaluationReport>(json, TrainingJson.Options)!.MacroF1);
+    }
+}
+
+public sealed class ScoringReportTests
+{
+    // Rows: two in-scope labels a, b and out-of-scope rows; probabilities over [a, b].
+    private static readonly LabelledText[] Rows =
+    [
+        new("a sure", "a"),      // a 0.90: right at every threshold up to 0.90
+        new("a unsure", "a"),    // a 0.55: right up to 0.55
+        new("b wrong", "b"),     // a 0.70: wrong
+        new("oos vague", "oos"), // a 0.50: caught above 0.50
+        new("oos bold", "oos"),  // b 0.95: caught only above 0.95
+    ];
+
+    private static readonly float[] Probabilities = [0.90f, 0.10f, 0.55f, 0.45f, 0.70f, 0.30f, 0.50f, 0.50f, 0.05f, 0.95f];
+
+    [Fact]
+    public void The_threshold_curve_trades_in_scope_accuracy_for_out_of_scope_recall_from_0_to_1()
+    {
+        var report = Scoring.Report(["a", "b"], "oos", Probabilities, Rows, threshold: 0.6);
+
+        var curve = report.ThresholdCurve!;
+        Assert.Equal(51, curve.Count);
+        Assert.Equal(0.0, curve[0].Threshold);
+        Assert.Equal(1.0, curve[^1].Threshold);
+        Assert.Equal(new ThresholdPoint(0, 2.0 / 3, 0), curve[0]);
+        // At 0.6 the unsure "a" row drops out of scope and the vague out-of-scope row is caught.
+        Assert.Equal(new ThresholdPoint(0.6, 1.0 / 3, 0.5), curve[30]);
+        Assert.Equal(new ThresholdPoint(1.0, 0, 1), curve[^1]);
+        Assert.Equal(0.6, report.OutOfScope!.Threshold);
+    }
+
+    [Fact]
+    public void Misclassified_rows_are_listed_least_confident_first_with_their_true_and_predicted_labels()
+    {
+        var report = Scoring.Report(["a", "b"], "oos", Probabilities, Rows, threshold: 0.6);
+
+        Assert.Equal(
+            [("a unsure", "a", "oos"), ("b wrong", "b", "a"), ("oos bold", "oos", "b")],
+            report.Misclassified!.Select(m => (m.Text, m.Label, m.Predicted)).ToArray());
+        Assert.Equal(0.55, report.Misclassified![0].Score, 5);
+    }
+
+    [Fact]
+    public void Without_an_out_of_scope_label_there_is_no_curve_but_mistakes_are_listed()
+    {
+        var report = Scoring.Report(["a", "b"], null, Probabilities.AsSpan(0, 6), Rows[..3], threshold: 0);
+
+        Assert.Null(report.ThresholdCurve);
+        Assert.Equal(["b wrong"], report.Misclassified!.Select(m => m.Text));
     }
 }

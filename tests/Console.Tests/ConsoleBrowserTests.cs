@@ -1,0 +1,212 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using TextClassification.TestSupport;
+using static Microsoft.Playwright.Assertions;
+
+namespace TextClassification.Console.Tests;
+
+/// <summary>
+/// The console in headless chromium against the real service: the path a newcomer takes from a CSV file to a
+/// promoted model and a prediction, and the refusals a console must show. One service and one browser for the class.
+/// </summary>
+public sealed class ConsoleBrowserTests(ConsoleService service) : IClassFixture<ConsoleService>
+{
+    private static readonly TimeSpan TrainingTimeout = TimeSpan.FromMinutes(5);
+
+    private static string Clinc150(string file) => Path.Combine(RepositoryPaths.SharedDatasets, "clinc150", file);
+
+    [Fact]
+    public async Task The_console_is_served_to_anyone_with_a_content_security_policy_and_the_root_redirects_to_it()
+    {
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = service.Address };
+
+        using var root = await client.GetAsync("/");
+        Assert.Equal(HttpStatusCode.Found, root.StatusCode);
+        Assert.Equal("/console/", root.Headers.Location!.OriginalString);
+
+        using var index = await client.GetAsync("/console/");
+        Assert.Equal(HttpStatusCode.OK, index.StatusCode);
+        Assert.Equal("text/html", index.Content.Headers.ContentType!.MediaType);
+        string policy = string.Join(' ', index.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("default-src 'none'", policy, StringComparison.Ordinal);
+        Assert.Contains("script-src 'self';", policy, StringComparison.Ordinal);
+        Assert.Contains("frame-ancestors 'none'", policy, StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-inline", policy, StringComparison.Ordinal);
+        Assert.Equal("nosniff", index.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("DENY", index.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Equal("no-referrer", index.Headers.GetValues("Referrer-Policy").Single());
+        Assert.Equal("no-cache", index.Headers.CacheControl!.ToString());
+
+        // Revalidation is answered from the ETag; unknown files are 404 and the API stays closed without a key.
+        using var again = new HttpRequestMessage(HttpMethod.Get, "/console/");
+        again.Headers.IfNoneMatch.Add(index.Headers.ETag!);
+        Assert.Equal(HttpStatusCode.NotModified, (await client.SendAsync(again)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/console/js/missing.js")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/v1/datasets")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_wrong_key_is_refused_with_a_message_and_nothing_else_is_shown()
+    {
+        var (page, errors) = await service.NewPageAsync();
+
+        await page.GotoAsync("/");
+        await page.GetByLabel("API key", new() { Exact = true }).FillAsync("tcs_not-a-key-anyone-was-given");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+
+        var alert = page.GetByRole(AriaRole.Alert);
+        await Expect(alert).ToContainTextAsync("This key was refused");
+        await Expect(alert).ToContainTextAsync("not valid");
+        await Expect(page.Locator("#nav a")).ToHaveCountAsync(0);
+        Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('tcs.apiKey')"));
+        await Screenshots.SaveAsync(page, "sign-in-refused");
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task A_newcomer_goes_from_csv_files_to_a_promoted_model_and_a_prediction_and_a_predict_key_sees_no_admin_pages()
+    {
+        var (page, errors) = await service.NewPageAsync();
+
+        // Sign in with the admin key; the root redirects to the console.
+        await page.GotoAsync("/");
+        await Screenshots.SaveAsync(page, "sign-in");
+        await SignInAsync(page, ConsoleService.AdminKey);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Datasets", Exact = true })).ToBeVisibleAsync();
+
+        // Upload CLINC150's training and validation files.
+        await UploadAsync(page, Clinc150("train.csv"), "clinc150-train");
+        await UploadAsync(page, Clinc150("validation.csv"), "clinc150-validation");
+        await Expect(page.Locator(".result")).ToContainTextAsync("3,100");
+        await Screenshots.SaveAsync(page, "datasets", fullPage: true);
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "clinc150-train", Exact = true }).Last.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Label distribution" })).ToBeVisibleAsync();
+        await Expect(page.Locator("svg.bars g")).ToHaveCountAsync(151);
+        await Expect(page.Locator("caption")).ToContainTextAsync("of 15,100");
+        await Screenshots.SaveAsync(page, "dataset");
+
+        // Start a job on the default fast architecture, with the validation file and the out-of-scope label.
+        var datasets = (await service.AdminClient.GetFromJsonAsync<JsonNode>("/v1/datasets"))!["data"]!.AsArray();
+        string Id(string name) => (string)datasets.Single(d => (string)d!["name"]! == name)!["id"]!;
+        await page.GetByRole(AriaRole.Link, new() { Name = "Fine-tuning" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "New fine-tuning job" }).ClickAsync();
+        await page.GetByLabel("Training dataset", new() { Exact = true }).SelectOptionAsync(Id("clinc150-train"));
+        await page.GetByLabel("Validation dataset", new() { Exact = true }).SelectOptionAsync(Id("clinc150-validation"));
+        await page.GetByLabel("Model name", new() { Exact = true }).FillAsync("support-intents");
+        await page.GetByLabel("Out-of-scope label", new() { Exact = true }).FillAsync("oos");
+        await page.GetByLabel("Out-of-scope label", new() { Exact = true }).BlurAsync();
+        // Four epochs instead of the default ten keep the suite quick; the model still knows a lost card.
+        await page.GetByLabel("epochs", new() { Exact = true }).FillAsync("4");
+        // The dry run fills in the service's defaults.
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Dry run" })).ToBeVisibleAsync();
+        await Expect(page.GetByLabel("epochs", new() { Exact = true })).ToHaveAttributeAsync("placeholder", new Regex("^[0-9]+$"));
+        await Screenshots.SaveAsync(page, "new-job", fullPage: true);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Start job" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("#/jobs/ftjob_"));
+
+        // The loss curve gains points from the event stream while the job runs.
+        var points = page.Locator("#loss-chart svg");
+        int first = await WaitForPointsAsync(points, n => n > 0);
+        await Screenshots.SaveAsync(page, "job-running");
+        await WaitForPointsAsync(points, n => n > first);
+
+        // When it succeeds: the evaluation, with the per-class table and the confusion matrix.
+        await Expect(page.Locator("#evaluation")).ToBeVisibleAsync(new() { Timeout = (float)TrainingTimeout.TotalMilliseconds });
+        await Expect(page.Locator("#per-class tbody tr")).ToHaveCountAsync(50);
+        await Expect(page.Locator("#per-class")).ToContainTextAsync("of 151");
+        await Expect(page.Locator("#confusion canvas")).ToBeVisibleAsync();
+        await Expect(page.Locator("#confusion tbody tr").First).ToBeVisibleAsync();
+        await Expect(page.Locator("#threshold-curve")).ToBeVisibleAsync();
+        await Screenshots.SaveAsync(page, "job-evaluation", fullPage: true);
+
+        // Promote the version to production after the comparison.
+        await page.GetByRole(AriaRole.Link, new() { Name = "support-intents version 1" }).First.ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Promote to production…" }).ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog);
+        await Expect(dialog).ToContainTextAsync("Macro-F1");
+        await Screenshots.SaveAsync(page, "promote");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Promote version 1" }).ClickAsync();
+        await Expect(page.Locator(".actions .badge-production")).ToBeVisibleAsync();
+        await Screenshots.SaveAsync(page, "model-version");
+
+        // Ask the playground.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Try it in the playground" }).ClickAsync();
+        await page.GetByLabel("Texts, one per line").FillAsync("I lost my card\nwhat's the weather like tomorrow");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Classify" }).ClickAsync();
+        await Expect(page.Locator("#predictions .prediction").First).ToContainTextAsync("report_lost_card");
+        await Screenshots.SaveAsync(page, "playground");
+
+        // Make a predict-only key on the admin page; the secret is shown once.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Admin" }).ClickAsync();
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync("support-bot");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Make key" }).ClickAsync();
+        string predictKey = await page.Locator("#new-secret").InputValueAsync();
+        Assert.StartsWith("tcs_", predictKey);
+        await Screenshots.SaveAsync(page, "admin-keys");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Audit log" }).ClickAsync();
+        await Expect(page.Locator("#audit")).ToContainTextAsync("model_alias.set");
+        await Screenshots.SaveAsync(page, "admin-audit");
+
+        // Signed in with it, the console offers models and the playground only, and refuses the admin pages.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('tcs.apiKey')"));
+        await SignInAsync(page, predictKey);
+        await Expect(page.Locator("#nav a")).ToHaveTextAsync(["Models", "Playground"]);
+        await page.GotoAsync("/console/#/admin/keys");
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Not allowed with this key");
+        await page.GotoAsync("/console/#/datasets");
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Not allowed with this key");
+        await page.GotoAsync("/console/#/models");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "support-intents", Exact = true })).ToBeVisibleAsync();
+        await Screenshots.SaveAsync(page, "predict-key-models");
+
+        // At phone width the playground still works.
+        await page.SetViewportSizeAsync(390, 844);
+        await page.GotoAsync("/console/#/playground");
+        await page.GetByLabel("Texts, one per line").FillAsync("I lost my card");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Classify" }).ClickAsync();
+        await Expect(page.Locator("#predictions")).ToContainTextAsync("report_lost_card");
+        await Screenshots.SaveAsync(page, "playground-phone", fullPage: true);
+
+        Assert.Empty(errors);
+    }
+
+    private static async Task SignInAsync(IPage page, string key)
+    {
+        await page.GetByLabel("API key", new() { Exact = true }).FillAsync(key);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Sign out" })).ToBeVisibleAsync();
+    }
+
+    private static async Task UploadAsync(IPage page, string file, string name)
+    {
+        await page.Locator("input[type=file]").SetInputFilesAsync(file);
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync(name);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Upload", Exact = true }).ClickAsync();
+        await Expect(page.Locator(".result h3")).ToContainTextAsync(name, new() { Timeout = 60_000 });
+    }
+
+    private static async Task<int> WaitForPointsAsync(ILocator chart, Func<int, bool> done)
+    {
+        var deadline = DateTime.UtcNow + TrainingTimeout;
+        int points;
+        do
+        {
+            points = int.Parse(await chart.GetAttributeAsync("data-points") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+            if (done(points))
+            {
+                return points;
+            }
+
+            await Task.Delay(250);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        Assert.Fail($"The loss chart stayed at {points} points.");
+        return points;
+    }
+}
