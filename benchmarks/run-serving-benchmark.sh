@@ -11,14 +11,16 @@
 #   --overhead what the service costs beyond a bare ASP.NET Core floor (issue 13): /v1 predict and /v2 infer on the
 #              n-gram bag with a key on every request, beside a minimal app answering the same bodies with a constant,
 #              at concurrency 1, 16 and 64, in turns over several rounds (medians); bytes allocated per request with
-#              dotnet-counters when installed. Arguments: [seconds per level, default 5] [rounds, default 3].
+#              dotnet-counters when installed. Arguments: [--hey] [seconds per level, default 5] [rounds, default 3];
+#              --hey drives the load with hey (apt-get install hey), the generator the issue's figures came from,
+#              instead of wrk.
 # The service runs with a fresh admin key whose own rate limit is a million requests a second (see
 # Benchmarks/ServiceProcess.cs): wrk sends ~25k requests/s with that one key, beyond the default per-key limit.
 # Usage: benchmarks/run-serving-benchmark.sh [--minilm | --overhead] [seconds per level and per raw case; default 15, 5 with --minilm or --overhead] [rounds]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-if ! command -v wrk >/dev/null; then
-  echo "wrk is needed: apt-get install wrk" >&2
+if ! command -v wrk >/dev/null || { [[ " $* " == *" --hey "* ]] && ! command -v hey >/dev/null; }; then
+  echo "wrk (and hey with --hey) is needed: apt-get install wrk hey" >&2
   exit 2
 fi
 out=artifacts/benchmark-api

@@ -5,7 +5,7 @@ using TextClassification.Benchmarks;
 //       [--base-model minilm-l6] [--hyperparameters '{"epochs": 4}'] [--per-intent 10]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --minilm [seconds per level]
-//   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --overhead [seconds per level] [rounds]
+//   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --overhead [--hey] [seconds per level] [rounds]
 if (args.Length >= 3 && args[0] == "training")
 {
     return await TrainingBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args[3..]);
@@ -18,8 +18,9 @@ if (args.Length == 3 && args[0] == "floor")
 
 if (args.Length >= 3 && args[0] == "serving" && args.Skip(3).Contains("--overhead"))
 {
-    var numbers = args.Skip(3).Where(a => a != "--overhead").Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToList();
-    return await ServingOverheadBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), numbers.ElementAtOrDefault(0) is > 0 and var s ? s : 5, numbers.ElementAtOrDefault(1) is > 0 and var r ? r : 3);
+    string generator = args.Contains("--hey") ? "hey" : "wrk";
+    var numbers = args.Skip(3).Where(a => !a.StartsWith("--", StringComparison.Ordinal)).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+    return await ServingOverheadBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), numbers.ElementAtOrDefault(0) is > 0 and var s ? s : 5, numbers.ElementAtOrDefault(1) is > 0 and var r ? r : 3, generator);
 }
 
 if (args.Length >= 3 && args[0] == "serving")
@@ -32,5 +33,5 @@ if (args.Length >= 3 && args[0] == "serving")
         : await ServingBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), perLevel);
 }
 
-Console.Error.WriteLine("usage: training|serving <path to published TextClassification.Api.dll> <clinc150 directory> [architecture] [--base-model ID] [--hyperparameters JSON] [--per-intent N] | [--minilm | --overhead] [seconds per level] [rounds]");
+Console.Error.WriteLine("usage: training|serving <path to published TextClassification.Api.dll> <clinc150 directory> [architecture] [--base-model ID] [--hyperparameters JSON] [--per-intent N] | [--minilm | --overhead [--hey]] [seconds per level] [rounds]");
 return 2;

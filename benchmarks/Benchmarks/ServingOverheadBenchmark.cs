@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using static TextClassification.Benchmarks.ServingBenchmark;
 
 namespace TextClassification.Benchmarks;
@@ -22,9 +23,13 @@ internal static class ServingOverheadBenchmark
     private const string Model = "clinc150";
     private static readonly int[] Concurrency = [1, 16, 64];
 
-    private sealed record Case(string Name, Uri Address, string Script);
+    /// <param name="Script">The wrk script that cycles through 1,000 test texts.</param>
+    /// <param name="Path">The path hey posts <paramref name="Body"/> to.</param>
+    /// <param name="Body">A file holding the one body hey sends (hey cannot vary it).</param>
+    private sealed record Case(string Name, Uri Address, string Script, string Path, string Body);
 
-    public static async Task<int> RunAsync(string apiDll, string datasets, int seconds, int rounds)
+    /// <param name="loadGenerator"><c>wrk</c> (C, light) or <c>hey</c> (Go, heavier: the generator the issue's figures came from).</param>
+    public static async Task<int> RunAsync(string apiDll, string datasets, int seconds, int rounds, string loadGenerator)
     {
         await using var service = await ServiceProcess.StartAsync(apiDll);
         using var client = service.CreateClient();
@@ -36,17 +41,34 @@ internal static class ServingOverheadBenchmark
         var texts = (await TrainingBenchmark.ReadCsvAsync(Path.Combine(datasets, "test.csv"))).Select(r => r.Text).Take(1000).ToList();
         string v1 = WriteWrkScript(texts, service.AdminKey, Model);
         string v2 = WriteInferScript(texts, service.AdminKey, Model);
+        string v1Body = Path.GetTempFileName();
+        await File.WriteAllTextAsync(v1Body, JsonSerializer.Serialize(new { inputs = new[] { texts[0] }, top_k = 1 }));
+        string v2Body = Path.GetTempFileName();
+        await File.WriteAllTextAsync(v2Body, JsonSerializer.Serialize(new { inputs = new[] { new { name = "text", shape = new[] { 1 }, datatype = "BYTES", data = new[] { texts[0] } } } }));
+        string v1Path = $"/v1/models/{Model}/predict";
+        string v2Path = $"/v2/models/{Model}/infer";
         Case[] cases =
         [
-            new("floor /v1", floor.Address, v1),
-            new("service /v1 predict", service.Address, v1),
-            new("floor /v2", floor.Address, v2),
-            new("service /v2 infer", service.Address, v2),
+            new("floor /v1", floor.Address, v1, v1Path, v1Body),
+            new("service /v1 predict", service.Address, v1, v1Path, v1Body),
+            new("floor /v2", floor.Address, v2, v2Path, v2Body),
+            new("service /v2 infer", service.Address, v2, v2Path, v2Body),
         ];
+        Func<Case, int, int, Task<WrkResult>> load = loadGenerator == "hey"
+            ? (c, connections, s) => HeyAsync(c, service.AdminKey, connections, s)
+            : (c, connections, s) => WrkAsync(c.Address, c.Script, connections, s);
 
         Console.WriteLine($"model                   {Model}:{version} ({labels} labels), one CLINC150 test text per request, X-Api-Key on every request");
-        Console.WriteLine($"machine                 {Environment.ProcessorCount} cores; wrk on the same machine (loopback); load {LoadAverage()}");
-        Console.WriteLine($"method                  {rounds} rounds; in each, at each concurrency, every case for 3 s warm-up + {seconds} s; medians over the rounds");
+        Console.WriteLine($"machine                 {Environment.ProcessorCount} cores; {loadGenerator} on the same machine (loopback); load {LoadAverage()}");
+        Console.WriteLine(loadGenerator == "hey"
+            ? $"load generator          hey, one body per case (\"{texts[0]}\")"
+            : "load generator          wrk, cycling through 1,000 CLINC150 test texts");
+        Console.WriteLine($"method                  every case warmed for 20 s at concurrency 64 (the JIT's tiers settle after ~150k requests); then {rounds} rounds;");
+        Console.WriteLine($"                        in each, at each concurrency, every case in turn for 3 s warm-up + {seconds} s; medians over the rounds");
+        foreach (var @case in cases)
+        {
+            await load(@case, 64, 20);
+        }
 
         var results = cases.ToDictionary(c => c.Name, _ => Concurrency.ToDictionary(c => c, _ => new List<WrkResult>()));
         for (int round = 0; round < rounds; round++)
@@ -55,7 +77,8 @@ internal static class ServingOverheadBenchmark
             {
                 foreach (var @case in cases)
                 {
-                    results[@case.Name][c].Add(await WrkAsync(@case.Address, @case.Script, c, seconds));
+                    await load(@case, c, 3);
+                    results[@case.Name][c].Add(await load(@case, c, seconds));
                 }
             }
         }
@@ -90,7 +113,7 @@ internal static class ServingOverheadBenchmark
         foreach (var @case in cases)
         {
             int pid = @case.Address == service.Address ? service.ProcessId : floor.ProcessId;
-            double perRequest = await AllocatedPerRequestAsync(pid, @case, seconds);
+            double perRequest = await AllocatedPerRequestAsync(pid, @case, seconds, load);
             Console.WriteLine($"| {@case.Name} | {perRequest:F0} |");
         }
 
@@ -105,26 +128,55 @@ internal static class ServingOverheadBenchmark
 
     internal static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
-    private static bool OnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Any(dir => File.Exists(Path.Combine(dir, program)));
+    private static bool OnPath(string program) => Locate(program) is not null;
+
+    /// <summary>A program on PATH, or among the .NET global tools (~/.dotnet/tools, where dotnet-counters installs).</summary>
+    private static string? Locate(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':')
+            .Append(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools"))
+            .Select(dir => Path.Combine(dir, program))
+            .FirstOrDefault(File.Exists);
+
+    /// <summary>hey for <paramref name="seconds"/> (no warm-up of its own), parsed into wrk's figures.</summary>
+    private static async Task<WrkResult> HeyAsync(Case @case, string key, int connections, int seconds)
+    {
+        var start = new ProcessStartInfo("hey")
+        {
+            ArgumentList =
+            {
+                "-z", $"{seconds}s", "-c", connections.ToString(CultureInfo.InvariantCulture), "-m", "POST",
+                "-H", $"X-Api-Key: {key}", "-T", "application/json", "-D", @case.Body, new Uri(@case.Address, @case.Path).ToString(),
+            },
+            RedirectStandardOutput = true,
+        };
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("hey did not start; install it with `apt-get install hey`.");
+        string output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        double perSecond = double.Parse(Regex.Match(output, @"Requests/sec:\s+([\d.]+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        double Percentile(string percent) => double.Parse(Regex.Match(output, $@"\s{percent}% in ([\d.]+) secs").Groups[1].Value, CultureInfo.InvariantCulture);
+        long ok = Regex.Matches(output, @"\[(\d{3})\]\s+(\d+) responses").Sum(m => m.Groups[1].Value == "200" ? long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) : 0);
+        long all = Regex.Matches(output, @"\[(\d{3})\]\s+(\d+) responses").Sum(m => long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+        var errors = Regex.Match(output, @"Error distribution:([\s\S]*)$");
+        long failed = all - ok + (errors.Success ? Regex.Matches(errors.Groups[1].Value, @"\[(\d+)\]").Sum(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)) : 0);
+        return new WrkResult(perSecond, Percentile("50"), Percentile("99"), all, failed);
+    }
 
     /// <summary>
     /// The process's allocation rate over a wrk run (dotnet-counters, <c>System.Runtime</c>'s
     /// <c>dotnet.gc.heap.total_allocated</c>), divided by the requests it answered in the same seconds.
     /// </summary>
-    private static async Task<double> AllocatedPerRequestAsync(int pid, Case @case, int seconds)
+    private static async Task<double> AllocatedPerRequestAsync(int pid, Case @case, int seconds, Func<Case, int, int, Task<WrkResult>> load)
     {
-        await WrkAsync(@case.Address, @case.Script, 16, 1);
         string csv = Path.Combine(Path.GetTempPath(), $"counters-{Environment.ProcessId}-{pid}.csv");
         File.Delete(csv);
-        var counters = Process.Start(new ProcessStartInfo("dotnet-counters")
+        var counters = Process.Start(new ProcessStartInfo(Locate("dotnet-counters")!)
         {
             ArgumentList = { "collect", "-p", pid.ToString(CultureInfo.InvariantCulture), "--counters", "System.Runtime", "--refresh-interval", "1", "--format", "csv", "-o", csv },
             RedirectStandardOutput = true,
             RedirectStandardInput = true,
         })!;
         await Task.Delay(1500);
-        var result = await WrkAsync(@case.Address, @case.Script, 16, seconds);
+        var result = await load(@case, 16, seconds);
         counters.Kill();
         await counters.WaitForExitAsync();
 
