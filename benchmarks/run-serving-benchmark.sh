@@ -13,7 +13,8 @@
 #              at concurrency 1, 16 and 64, in turns over several rounds (medians); bytes allocated per request with
 #              dotnet-counters when installed. Arguments: [--hey] [seconds per level, default 5] [rounds, default 3];
 #              --hey drives the load with hey (apt-get install hey), the generator the figures came from,
-#              instead of wrk.
+#              instead of wrk; --baseline <older TextClassification.Api.dll> measures an older build beside this one
+#              (its own process and model), e.g. one published from `git worktree add /tmp/old <commit>`.
 # The service runs with a fresh admin key whose own rate limit is a million requests a second (see
 # Benchmarks/ServiceProcess.cs): wrk sends ~25k requests/s with that one key, beyond the default per-key limit.
 # Usage: benchmarks/run-serving-benchmark.sh [--minilm | --overhead] [seconds per level and per raw case; default 15, 5 with --minilm or --overhead] [rounds]

@@ -5,7 +5,7 @@ using TextClassification.Benchmarks;
 //       [--base-model minilm-l6] [--hyperparameters '{"epochs": 4}'] [--per-intent 10]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --minilm [seconds per level]
-//   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --overhead [--hey] [seconds per level] [rounds]
+//   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --overhead [--hey] [--baseline <older Api.dll>] [seconds per level] [rounds]
 if (args.Length >= 3 && args[0] == "training")
 {
     return await TrainingBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args[3..]);
@@ -19,8 +19,12 @@ if (args.Length == 3 && args[0] == "floor")
 if (args.Length >= 3 && args[0] == "serving" && args.Skip(3).Contains("--overhead"))
 {
     string generator = args.Contains("--hey") ? "hey" : "wrk";
-    var numbers = args.Skip(3).Where(a => !a.StartsWith("--", StringComparison.Ordinal)).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToList();
-    return await ServingOverheadBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), numbers.ElementAtOrDefault(0) is > 0 and var s ? s : 5, numbers.ElementAtOrDefault(1) is > 0 and var r ? r : 3, generator);
+    int baselineAt = Array.IndexOf(args, "--baseline");
+    string? baseline = baselineAt > 0 && baselineAt + 1 < args.Length ? Path.GetFullPath(args[baselineAt + 1]) : null;
+    var numbers = args.Skip(3).Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && i + 3 != baselineAt + 1)
+        .Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+    return await ServingOverheadBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), numbers.ElementAtOrDefault(0) is > 0 and var s ? s : 5,
+        numbers.ElementAtOrDefault(1) is > 0 and var r ? r : 3, generator, baseline);
 }
 
 if (args.Length >= 3 && args[0] == "serving")

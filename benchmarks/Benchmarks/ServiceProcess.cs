@@ -43,7 +43,12 @@ internal sealed class ServiceProcess : IAsyncDisposable
     /// <param name="sharedDataDirectory">
     /// Another instance's data directory, to run a second configuration over the same models; left in place on dispose.
     /// </param>
-    public static async Task<ServiceProcess> StartAsync(string apiDll, IReadOnlyDictionary<string, string>? settings = null, string? sharedDataDirectory = null)
+    /// <param name="olderBuild">
+    /// A build from before keys had limits of their own (a baseline to compare against): rate limiting is turned off
+    /// with <c>Security:RateLimit:PermitsPerSecond=0</c> instead.
+    /// </param>
+    public static async Task<ServiceProcess> StartAsync(
+        string apiDll, IReadOnlyDictionary<string, string>? settings = null, string? sharedDataDirectory = null, bool olderBuild = false)
     {
         int port = FreePort();
         string dataDirectory = sharedDataDirectory ?? Directory.CreateTempSubdirectory("benchmark-service-").FullName;
@@ -60,6 +65,10 @@ internal sealed class ServiceProcess : IAsyncDisposable
         // A second instance over the same data is given the first one's key: the database already holds it.
         string adminKey = settings?.GetValueOrDefault("Security:BootstrapAdminKey") ?? "tcs_" + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         start.Environment["Security__BootstrapAdminKey"] = adminKey;
+        if (olderBuild)
+        {
+            start.Environment["Security__RateLimit__PermitsPerSecond"] = "0";
+        }
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
@@ -87,7 +96,11 @@ internal sealed class ServiceProcess : IAsyncDisposable
                 if ((await client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
                 {
                     var service = new ServiceProcess(process, dataDirectory, sharedDataDirectory is null, address) { AdminKey = adminKey };
-                    await service.RaiseRateLimitAsync();
+                    if (!olderBuild)
+                    {
+                        await service.RaiseRateLimitAsync();
+                    }
+
                     return service;
                 }
             }

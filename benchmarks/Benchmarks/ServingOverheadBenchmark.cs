@@ -29,11 +29,19 @@ internal static class ServingOverheadBenchmark
     private sealed record Case(string Name, Uri Address, string Script, string Path, string Body);
 
     /// <param name="loadGenerator"><c>wrk</c> (C, light) or <c>hey</c> (Go, heavier: the generator the figures came from).</param>
-    public static async Task<int> RunAsync(string apiDll, string datasets, int seconds, int rounds, string loadGenerator)
+    /// <param name="baselineDll">An older build to measure beside this one (its own process, data and model), or null.</param>
+    public static async Task<int> RunAsync(string apiDll, string datasets, int seconds, int rounds, string loadGenerator, string? baselineDll)
     {
         await using var service = await ServiceProcess.StartAsync(apiDll);
         using var client = service.CreateClient();
         int version = await TrainAsync(client, datasets, Model);
+        await using var baseline = baselineDll is null ? null : await ServiceProcess.StartAsync(baselineDll, olderBuild: true);
+        if (baseline is not null)
+        {
+            using var baselineClient = baseline.CreateClient();
+            await TrainAsync(baselineClient, datasets, Model);
+        }
+
         var metadata = JsonNode.Parse(await client.GetStringAsync($"/v2/models/{Model}/versions/{version}"))!;
         int labels = metadata["parameters"]!["labels"]!.AsArray().Count;
         await using var floor = await FloorProcess.StartAsync(labels);
@@ -47,15 +55,26 @@ internal static class ServingOverheadBenchmark
         await File.WriteAllTextAsync(v2Body, JsonSerializer.Serialize(new { inputs = new[] { new { name = "text", shape = new[] { 1 }, datatype = "BYTES", data = new[] { texts[0] } } } }));
         string v1Path = $"/v1/models/{Model}/predict";
         string v2Path = $"/v2/models/{Model}/infer";
-        Case[] cases =
+        List<Case> cases =
         [
             new("floor /v1", floor.Address, v1, v1Path, v1Body),
             new("service /v1 predict", service.Address, v1, v1Path, v1Body),
             new("floor /v2", floor.Address, v2, v2Path, v2Body),
             new("service /v2 infer", service.Address, v2, v2Path, v2Body),
         ];
+        var keys = new Dictionary<Uri, string> { [service.Address] = service.AdminKey, [floor.Address] = service.AdminKey };
+        if (baseline is not null)
+        {
+            // The same texts with the baseline's own key: the scripts carry the key, so they are written again.
+            string baselineV1 = WriteWrkScript(texts, baseline.AdminKey, Model);
+            string baselineV2 = WriteInferScript(texts, baseline.AdminKey, Model);
+            cases.Insert(2, new("before /v1 predict", baseline.Address, baselineV1, v1Path, v1Body));
+            cases.Add(new("before /v2 infer", baseline.Address, baselineV2, v2Path, v2Body));
+            keys[baseline.Address] = baseline.AdminKey;
+        }
+
         Func<Case, int, int, Task<WrkResult>> load = loadGenerator == "hey"
-            ? (c, connections, s) => HeyAsync(c, service.AdminKey, connections, s)
+            ? (c, connections, s) => HeyAsync(c, keys[c.Address], connections, s)
             : (c, connections, s) => WrkAsync(c.Address, c.Script, connections, s);
 
         Console.WriteLine($"model                   {Model}:{version} ({labels} labels), one CLINC150 test text per request, X-Api-Key on every request");
@@ -91,7 +110,7 @@ internal static class ServingOverheadBenchmark
             foreach (var @case in cases)
             {
                 var runs = results[@case.Name][c];
-                string floorName = @case.Name.Contains("/v1", StringComparison.Ordinal) ? cases[0].Name : cases[2].Name;
+                string floorName = @case.Name.Contains("/v1", StringComparison.Ordinal) ? "floor /v1" : "floor /v2";
                 double perSecond = Median(runs.Select(r => r.PerSecond));
                 double ratio = perSecond / Median(results[floorName][c].Select(r => r.PerSecond));
                 long errors = runs.Sum(r => r.Errors);
@@ -112,7 +131,7 @@ internal static class ServingOverheadBenchmark
         Console.WriteLine("|---|---|");
         foreach (var @case in cases)
         {
-            int pid = @case.Address == service.Address ? service.ProcessId : floor.ProcessId;
+            int pid = @case.Address == service.Address ? service.ProcessId : @case.Address == floor.Address ? floor.ProcessId : baseline!.ProcessId;
             double perRequest = await AllocatedPerRequestAsync(pid, @case, seconds, load);
             Console.WriteLine($"| {@case.Name} | {perRequest:F0} |");
         }
