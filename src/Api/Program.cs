@@ -28,6 +28,7 @@ if (app.Services.GetRequiredService<IOptions<JobsOptions>>().Value.ServesApi)
     app.MapOpenInferenceEndpoints();
     app.MapMetricsEndpoint();
     app.MapApiKeysEndpoints();
+    app.MapDashboardSessionEndpoints();
     app.MapAuditEndpoints();
     app.MapConsole();
 }

@@ -44,9 +44,15 @@ internal sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        if (!TryReadKey(Request, out string? secret, out string? malformed))
+        if (!TryReadKey(Request, out string? secret, out string? malformed)
+            && !HangfireDashboardAuthorization.TryReadSessionCookie(Request, out secret))
         {
             return malformed is null ? AuthenticateResult.NoResult() : AuthenticateResult.Fail(malformed);
+        }
+
+        if (secret.Length > 256)
+        {
+            return AuthenticateResult.Fail("The API key is not valid.");
         }
 
         Span<byte> hash = stackalloc byte[ApiKeySecrets.HashBytes];
@@ -111,6 +117,10 @@ internal sealed class ApiKeyAuthenticationHandler(
     }
 
     private const string Realm = "text-classification";
+
+    /// <summary>The key the request sends in a header (<c>X-Api-Key</c> or <c>Authorization: Bearer</c>), if it sends a well-formed one.</summary>
+    public static bool TryReadHeaderKey(HttpRequest request, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? secret) =>
+        TryReadKey(request, out secret, out _);
 
     private static bool TryReadKey(HttpRequest request, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? secret, out string? malformed)
     {
