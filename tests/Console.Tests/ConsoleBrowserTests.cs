@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
@@ -44,8 +45,85 @@ public sealed class ConsoleBrowserTests(ConsoleService service) : IClassFixture<
         using var again = new HttpRequestMessage(HttpMethod.Get, "/console/");
         again.Headers.IfNoneMatch.Add(index.Headers.ETag!);
         Assert.Equal(HttpStatusCode.NotModified, (await client.SendAsync(again)).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/console/js/missing.js")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/v1/datasets")).StatusCode);
+
+        // The policy is on every answer under /console and on the redirects, not on the page alone.
+        using var script = await client.GetAsync("/console/js/app.js");
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        Assert.Equal("text/javascript", script.Content.Headers.ContentType!.MediaType);
+        using var missing = await client.GetAsync("/console/js/missing.js");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        using var bare = await client.GetAsync("/console");
+        Assert.Equal("/console/", bare.Headers.Location!.OriginalString);
+        foreach (var response in new[] { root, script, missing, bare })
+        {
+            Assert.Equal(policy, string.Join(' ', response.Headers.GetValues("Content-Security-Policy")));
+            Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        }
+    }
+
+    [Fact]
+    public async Task A_revoked_key_is_refused_with_a_message_at_sign_in_and_ends_the_session_it_was_signed_in_with()
+    {
+        var created = await (await service.AdminClient.PostAsJsonAsync("/v1/api-keys", new { name = "soon-revoked", scopes = new[] { "predict" } })).Content.ReadFromJsonAsync<JsonNode>();
+        string secret = (string)created!["secret"]!;
+        string id = (string)created["key"]!["id"]!;
+        var (page, errors) = await service.NewPageAsync();
+        await page.GotoAsync("/");
+        await SignInAsync(page, secret);
+        await Expect(page.Locator("#nav a")).ToHaveTextAsync(["Models", "Playground"]);
+
+        // Revoked while the tab is signed in: the next call is refused and the tab is back at sign-in, saying why.
+        Assert.Equal(HttpStatusCode.NoContent, (await service.AdminClient.DeleteAsync($"/v1/api-keys/{id}")).StatusCode);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Playground" }).ClickAsync();
+        var alert = page.GetByRole(AriaRole.Alert);
+        await Expect(alert).ToContainTextAsync("Your key was refused");
+        await Expect(alert).ToContainTextAsync("revoked");
+        await Expect(page.Locator("#nav a")).ToHaveCountAsync(0);
+        Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('tcs.apiKey')"));
+
+        // Signing in with it again says the same.
+        await page.GetByLabel("API key", new() { Exact = true }).FillAsync(secret);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert).Last).ToContainTextAsync("This key was refused");
+        await Expect(page.GetByRole(AriaRole.Alert).Last).ToContainTextAsync("revoked");
+
+        // A good key then goes back to where the refused one was.
+        await SignInAsync(page, ConsoleService.AdminKey);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Playground", Exact = true })).ToBeVisibleAsync();
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task A_dataset_is_deleted_after_confirmation_and_a_running_job_is_cancelled_from_its_page()
+    {
+        string rows = string.Concat(Enumerable.Range(0, 20).Select(i => $"where is my parcel number {i},delivery\nmy card {i} was charged twice,billing\nhello there friend {i},greeting\n"));
+        string doomed = await service.UploadDatasetAsync("delete-me", "text,label\n" + rows);
+        string training = await service.UploadDatasetAsync("cancel-me", "text,label\n" + rows);
+        var (page, errors) = await service.NewPageAsync();
+        await page.GotoAsync("/");
+        await SignInAsync(page, ConsoleService.AdminKey);
+
+        await page.GotoAsync($"/console/#/datasets/{doomed}");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete…" }).ClickAsync();
+        await page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Delete dataset" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "All datasets" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "delete-me", Exact = true })).ToHaveCountAsync(0);
+        Assert.Equal(HttpStatusCode.NotFound, (await service.AdminClient.GetAsync($"/v1/datasets/{doomed}")).StatusCode);
+
+        // Far more epochs than the test waits for, with early stopping off, so the job is still active when cancelled.
+        var job = await (await service.AdminClient.PostAsJsonAsync("/v1/fine-tuning/jobs", new
+        {
+            training_dataset_id = training,
+            model = "cancelled-intents",
+            hyperparameters = new { epochs = 1000, early_stopping_patience = 0 },
+        })).Content.ReadFromJsonAsync<JsonNode>();
+        await page.GotoAsync($"/console/#/jobs/{(string)job!["id"]!}");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Cancel job…" }).ClickAsync();
+        await page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Cancel job", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#main .facts .badge-cancelled")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Cancel job…" })).ToHaveCountAsync(0);
+        Assert.Empty(errors);
     }
 
     [Fact]
@@ -86,8 +164,10 @@ public sealed class ConsoleBrowserTests(ConsoleService service) : IClassFixture<
         await page.GetByRole(AriaRole.Link, new() { Name = "clinc150-train", Exact = true }).Last.ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Label distribution" })).ToBeVisibleAsync();
         await Expect(page.Locator("svg.bars g")).ToHaveCountAsync(151);
-        await Expect(page.Locator("caption")).ToContainTextAsync("of 15,100");
+        await Expect(page.Locator("caption")).ToContainTextAsync("Rows 1–20 of 15,100");
         await Screenshots.SaveAsync(page, "dataset");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Next" }).ClickAsync();
+        await Expect(page.Locator("caption")).ToContainTextAsync("Rows 21–40 of 15,100");
 
         // Start a job on the default fast architecture, with the validation file and the out-of-scope label.
         var datasets = (await service.AdminClient.GetFromJsonAsync<JsonNode>("/v1/datasets"))!["data"]!.AsArray();
@@ -139,6 +219,18 @@ public sealed class ConsoleBrowserTests(ConsoleService service) : IClassFixture<
         await page.GetByRole(AriaRole.Button, new() { Name = "Classify" }).ClickAsync();
         await Expect(page.Locator("#predictions .prediction").First).ToContainTextAsync("report_lost_card");
         await Screenshots.SaveAsync(page, "playground");
+
+        // Score the version on a small labelled CSV: accuracy, row count and the mistakes (or none).
+        await page.GetByLabel("CSV file").SetInputFilesAsync(new FilePayload
+        {
+            Name = "check.csv",
+            MimeType = "text/csv",
+            Buffer = Encoding.UTF8.GetBytes("text,label\nI lost my card,report_lost_card\n\"where is my card, I lost it\",report_lost_card\nwhat's the weather like tomorrow,weather\n"),
+        });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Score", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#score-accuracy")).ToHaveTextAsync(new Regex(@"^[0-9]+\.[0-9] %$"));
+        await Expect(page.GetByRole(AriaRole.Group, new() { Name = "Rows", Exact = true })).ToContainTextAsync("3");
+        await Expect(page.Locator("#score-result table, #score-result p").First).ToBeVisibleAsync();
 
         // Make a predict-only key on the admin page; the secret is shown once.
         await page.GetByRole(AriaRole.Link, new() { Name = "Admin" }).ClickAsync();

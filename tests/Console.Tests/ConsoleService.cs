@@ -1,4 +1,7 @@
+using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -48,7 +51,11 @@ public sealed class ConsoleService : IAsyncLifetime
         });
     }
 
-    /// <summary>A fresh browser context (its own session storage) at laptop size, with uncaught script errors collected.</summary>
+    /// <summary>
+    /// A fresh browser context (its own session storage) at laptop size, with uncaught script errors and anything the
+    /// Content-Security-Policy refused collected: a console that needs an inline script or style is broken under its
+    /// own policy, and chromium says so only on its console.
+    /// </summary>
     public async Task<(IPage Page, List<string> ScriptErrors)> NewPageAsync(int width = 1280, int height = 900)
     {
         var context = await Browser.NewContextAsync(new() { BaseURL = Address.ToString(), ViewportSize = new() { Width = width, Height = height } });
@@ -56,16 +63,36 @@ public sealed class ConsoleService : IAsyncLifetime
         var page = await context.NewPageAsync();
         var errors = new List<string>();
         page.PageError += (_, error) => errors.Add(error);
+        page.Console += (_, message) =>
+        {
+            if (message.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+            {
+                errors.Add(message.Text);
+            }
+        };
         return (page, errors);
     }
 
+    /// <summary>Uploads a CSV of text and label through the API as the admin; returns the dataset's id.</summary>
+    public async Task<string> UploadDatasetAsync(string name, string csv)
+    {
+        using var form = new MultipartFormDataContent { { new StringContent(csv), "file", name + ".csv" }, { new StringContent(name), "name" } };
+        using var response = await AdminClient.PostAsync("/v1/datasets", form);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (string)(await response.Content.ReadFromJsonAsync<JsonNode>())!["id"]!;
+    }
+
     /// <summary>
-    /// Debian's chromium (test.sh installs it when missing); <c>CONSOLE_TESTS_CHROMIUM</c> names another. Playwright
-    /// never downloads a browser here.
+    /// Debian's chromium (test.sh installs it when missing, looking for <c>chromium</c> on PATH as this does);
+    /// <c>CONSOLE_TESTS_CHROMIUM</c> names another. Playwright never downloads a browser here, and no test is skipped
+    /// without one: the class fails.
     /// </summary>
     private static string ChromiumPath()
     {
-        string[] candidates = [Environment.GetEnvironmentVariable("CONSOLE_TESTS_CHROMIUM") ?? string.Empty, "/usr/bin/chromium", "/usr/bin/chromium-browser"];
+        var onPath = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .SelectMany(folder => new[] { Path.Combine(folder, "chromium"), Path.Combine(folder, "chromium-browser") });
+        string[] candidates = [Environment.GetEnvironmentVariable("CONSOLE_TESTS_CHROMIUM") ?? string.Empty, "/usr/bin/chromium", "/usr/bin/chromium-browser", .. onPath];
         return candidates.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("No chromium found: run ./test.sh (it installs Debian's chromium) or set CONSOLE_TESTS_CHROMIUM to a Chromium executable.");
     }

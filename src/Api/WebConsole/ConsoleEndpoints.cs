@@ -47,13 +47,14 @@ internal static class ConsoleEndpoints
 
     private static IResult Serve(FrozenDictionary<string, ConsoleFile> files, string? path, HttpContext context)
     {
+        // Every answer under /console carries the headers, a 404 included: a browser renders whatever comes back.
+        var response = context.Response;
+        AddSecurityHeaders(response);
         if (!files.TryGetValue(string.IsNullOrEmpty(path) ? "index.html" : path, out var file))
         {
             return TypedResults.NotFound();
         }
 
-        var response = context.Response;
-        AddSecurityHeaders(response);
         // Always revalidate: a deployment changes the files under the same names, and the ETag makes revalidating cheap.
         response.Headers.CacheControl = "no-cache";
         response.Headers.ETag = file.ETag;

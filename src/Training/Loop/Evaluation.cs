@@ -25,7 +25,10 @@ public sealed record OutOfScopeMetrics(
 public sealed record ThresholdPoint(double Threshold, double InScopeAccuracy, double OutOfScopeRecall);
 
 /// <summary>An evaluated row the classifier got wrong.</summary>
-/// <param name="Text">The row's text as stored.</param>
+/// <param name="Text">
+/// The row's text as stored, cut to <see cref="EvaluationReport.MaxMisclassifiedTextLength"/> UTF-16 units (and "…")
+/// so that a report of long texts stays small.
+/// </param>
 /// <param name="Label">Its true label.</param>
 /// <param name="Predicted">What the classifier said: a label, or the out-of-scope label when the top probability fell below the threshold.</param>
 /// <param name="Score">The top probability.</param>
@@ -69,6 +72,12 @@ public sealed record EvaluationReport(
 
     /// <summary>Most misclassified rows a report keeps: enough to see the patterns, small enough to store with every version.</summary>
     public const int MaxMisclassified = 200;
+
+    /// <summary>
+    /// Most characters of a misclassified row's text a report keeps: a stored text can be up to
+    /// <c>Datasets:MaxTextLength</c> (10,000) long, and the report is stored with the job and the version.
+    /// </summary>
+    public const int MaxMisclassifiedTextLength = 500;
 
     /// <summary>
     /// Computes the report from label indexes into <paramref name="labels"/>: <c>actual[i]</c> and

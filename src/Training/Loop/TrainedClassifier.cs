@@ -222,7 +222,7 @@ internal static class Scoring
             outOfScopeTotal += isOutOfScope ? 1 : 0;
             for (int step = 0; step <= steps; step++)
             {
-                bool below = confidence[row] < step * EvaluationReport.ThresholdCurveStep;
+                bool below = confidence[row] < Threshold(step);
                 if (isOutOfScope && below)
                 {
                     outOfScopeCaught[step]++;
@@ -238,12 +238,16 @@ internal static class Scoring
         for (int step = 0; step <= steps; step++)
         {
             curve[step] = new ThresholdPoint(
-                Math.Round(step * EvaluationReport.ThresholdCurveStep, 4),
+                Threshold(step),
                 inScopeTotal == 0 ? 0 : inScopeCorrect[step] / (double)inScopeTotal,
                 outOfScopeTotal == 0 ? 0 : outOfScopeCaught[step] / (double)outOfScopeTotal);
         }
 
         return curve;
+
+        // The threshold a point reports is the one it was computed with, so a point on the curve at the chosen
+        // threshold agrees with OutOfScope's figures (0.6, not 30 × 0.02 = 0.6000000000000001).
+        static double Threshold(int step) => Math.Round(step * EvaluationReport.ThresholdCurveStep, 4);
     }
 
     /// <summary>The wrongly predicted rows, least confident first (ties in row order), at most <see cref="EvaluationReport.MaxMisclassified"/>.</summary>
@@ -254,8 +258,21 @@ internal static class Scoring
             .OrderBy(row => confidence[row])
             .ThenBy(row => row)
             .Take(EvaluationReport.MaxMisclassified)
-            .Select(row => new MisclassifiedExample(rows[row].Text, names[actual[row]], names[predicted[row]], Math.Round(confidence[row], 5)))
+            .Select(row => new MisclassifiedExample(Shorten(rows[row].Text), names[actual[row]], names[predicted[row]], Math.Round(confidence[row], 5)))
             .ToList();
+
+    /// <summary>The text cut to <see cref="EvaluationReport.MaxMisclassifiedTextLength"/> UTF-16 units with "…", never inside a surrogate pair.</summary>
+    private static string Shorten(string text)
+    {
+        int keep = EvaluationReport.MaxMisclassifiedTextLength;
+        if (text.Length <= keep)
+        {
+            return text;
+        }
+
+        keep -= char.IsHighSurrogate(text[keep - 1]) ? 1 : 0;
+        return string.Concat(text.AsSpan(0, keep), "…");
+    }
 
     public static Dictionary<string, int> Index(IReadOnlyList<string> labels) =>
         labels.Select((label, i) => (label, i)).ToDictionary(p => p.label, p => p.i, StringComparer.Ordinal);

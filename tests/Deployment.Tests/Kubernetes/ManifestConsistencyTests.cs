@@ -126,6 +126,23 @@ public sealed class ManifestConsistencyTests
     }
 
     [Fact]
+    public void Only_the_bootstrap_key_may_be_missing_from_the_secret_so_that_it_can_be_removed_after_the_first_start()
+    {
+        var references = Deployments
+            .SelectMany(deployment => deployment.Containers)
+            .SelectMany(container => container["env"]?.AsArray() ?? [])
+            .Where(variable => variable!["valueFrom"]?["secretKeyRef"] is not null)
+            .Select(variable => (Name: (string)variable!["name"]!, Optional: (bool?)variable["valueFrom"]!["secretKeyRef"]!["optional"] ?? false))
+            .ToList();
+
+        // docs/deploy.md tells operators to drop bootstrap-admin-key once a named admin key exists; a required
+        // reference to a missing key would stop every API pod from starting. A missing connection string or
+        // encryption key must stop them.
+        Assert.Contains(references, reference => reference.Name == "Security__BootstrapAdminKey");
+        Assert.All(references, reference => Assert.Equal(reference.Name == "Security__BootstrapAdminKey", reference.Optional));
+    }
+
+    [Fact]
     public void Services_budgets_and_the_autoscaler_select_pods_that_a_deployment_makes()
     {
         var podLabels = Deployments.ToDictionary(deployment => deployment.Name, deployment => deployment.PodSpecLabels());

@@ -80,7 +80,24 @@ public sealed class ScoringReportTests
         // At 0.6 the unsure "a" row drops out of scope and the vague out-of-scope row is caught.
         Assert.Equal(new ThresholdPoint(0.6, 1.0 / 3, 0.5), curve[30]);
         Assert.Equal(new ThresholdPoint(1.0, 0, 1), curve[^1]);
-        Assert.Equal(0.6, report.OutOfScope!.Threshold);
+
+        // The point at the chosen threshold is what the report's own out-of-scope figures say (the serving rule).
+        var chosen = report.OutOfScope!;
+        Assert.Equal(0.6, chosen.Threshold);
+        Assert.Equal(new ThresholdPoint(chosen.Threshold, chosen.InScopeAccuracy, chosen.OutOfScopeRecall), curve[30]);
+    }
+
+    [Fact]
+    public void A_long_misclassified_text_is_cut_to_the_kept_length_without_splitting_a_surrogate_pair()
+    {
+        string text = new string('x', EvaluationReport.MaxMisclassifiedTextLength - 1) + "😀 and then a long tail";
+        LabelledText[] rows = [new(text, "b"), new("short", "b")];
+
+        var report = Scoring.Report(["a", "b"], null, [0.9f, 0.1f, 0.8f, 0.2f], rows, threshold: 0);
+
+        string kept = report.Misclassified![1].Text;
+        Assert.Equal(new string('x', EvaluationReport.MaxMisclassifiedTextLength - 1) + "…", kept);
+        Assert.Equal("short", report.Misclassified[0].Text);
     }
 
     [Fact]

@@ -53,7 +53,9 @@ function signInPage(reason) {
       session.info = await api('/v1/api-keys/current');
       const next = sessionStorage.getItem('tcs.next');
       sessionStorage.removeItem('tcs.next');
-      location.hash = next && next !== '#/signin' ? next : `#/${allowed()[0]?.path ?? 'models'}`;
+      const target = next && next !== '#/signin' ? next : `#/${allowed()[0]?.path ?? 'models'}`;
+      // Signed out in place (a refused key) the address may already be the target, and setting it fires nothing.
+      if (location.hash === target) route(); else location.hash = target;
     } catch (error) {
       session.signOut();
       clear(message, errorBox(error.status === 401
@@ -114,13 +116,18 @@ async function route() {
     document.title = `${main.querySelector('h1')?.textContent ?? section.title} · Text classification console`;
     main.focus({ preventScroll: true });
   } catch (error) {
-    if (error.name === 'AbortError') return;
+    // A refused key has already put the sign-in page in place of this one (onUnauthorized below).
+    if (error.name === 'AbortError' || (error instanceof ApiError && error.status === 401)) return;
     clear(main, h('h1', {}, section.title), errorBox(error));
   }
 }
 
 onUnauthorized(error => {
+  // Stop the page's polling and event stream first: each of their calls would be refused too, and draw the sign-in
+  // page again over what the user is typing.
+  current?.abort();
   session.signOut();
+  if (location.hash && location.hash !== '#/signin') sessionStorage.setItem('tcs.next', location.hash);
   signInPage({ title: 'Your key was refused; sign in again', detail: error.detail });
 });
 

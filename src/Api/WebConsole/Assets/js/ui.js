@@ -136,6 +136,27 @@ export function sortableTable(columns, rows, { filterLabel, caption, initialSort
   return h('div', { class: 'sortable' }, parts);
 }
 
+/**
+ * Previous and Next over a list the API pages by cursor (`?after=<last id of the page before>`): `previous` holds the
+ * cursors of the pages before this one, and `load(after, previous)` shows another page. A failed load is shown beside
+ * the buttons.
+ */
+export function cursorPager(page, after, previous, load) {
+  const problem = h('div');
+  const go = (cursor, stack) => Promise.resolve(load(cursor, stack)).catch(error => showError(problem, error));
+  return h('div', { class: 'pager' },
+    h('button', { type: 'button', class: 'secondary', disabled: !previous.length, onclick: () => go(previous.at(-1), previous.slice(0, -1)) }, 'Previous'),
+    h('button', { type: 'button', class: 'secondary', disabled: !page.has_more, onclick: () => go(page.data.at(-1).id, [...previous, after]) }, 'Next'),
+    problem);
+}
+
+/** A headline number with its label, named for assistive technology by that label. */
+export function metric(label, value, { valueId } = {}) {
+  const id = uid('m');
+  return h('div', { class: 'metric', role: 'group', 'aria-labelledby': id },
+    h('span', { class: 'metric-label', id }, label), h('span', { class: 'metric-value', id: valueId }, value));
+}
+
 /** A definition list from [term, value] pairs. */
 export function facts(pairs) {
   return h('dl', { class: 'facts' }, pairs.filter(p => p).map(([term, value]) => [h('dt', {}, term), h('dd', {}, value ?? '—')]));

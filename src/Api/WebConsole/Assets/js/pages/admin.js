@@ -2,7 +2,7 @@
 // filters and paging, and the operator's other tools.
 
 import { api, session } from '../api.js';
-import { h, clear, field, errorBox, showError, confirmDialog, when, link, toast, badge } from '../ui.js';
+import { h, clear, field, errorBox, showError, confirmDialog, when, toast, badge, cursorPager } from '../ui.js';
 
 export async function render(main, [tab = 'keys'], signal) {
   const tabs = h('nav', { class: 'tabs', 'aria-label': 'Admin' },
@@ -105,9 +105,7 @@ async function loadAudit(list, filters, after, previous, load) {
         h('td', {}, `${e.resource_type} `, h('code', {}, e.resource_id)), h('td', {}, e.remote_ip ?? '—'),
         h('td', {}, Object.entries(e.details).map(([k, v]) => h('div', {}, `${k}: ${v}`))))))))
       : h('p', { class: 'muted' }, 'No entries match.'),
-    h('div', { class: 'pager' },
-      h('button', { type: 'button', class: 'secondary', disabled: !previous.length, onclick: () => load(previous.at(-1), previous.slice(0, -1)) }, 'Previous'),
-      h('button', { type: 'button', class: 'secondary', disabled: !page.has_more, onclick: () => load(page.data.at(-1).id, [...previous, after]) }, 'Next')));
+    cursorPager(page, after, previous, load));
   } catch (error) { clear(list, errorBox(error)); }
 }
 

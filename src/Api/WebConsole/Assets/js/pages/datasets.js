@@ -2,7 +2,7 @@
 // profile: label distribution, text lengths, quality findings, a paged preview of rows and delete.
 
 import { api, upload } from '../api.js';
-import { h, clear, field, errorBox, showError, confirmDialog, facts, int, when, bytes, link, toast, progressBar, badge } from '../ui.js';
+import { h, clear, field, errorBox, showError, confirmDialog, facts, int, when, bytes, link, toast, progressBar, badge, cursorPager, uid } from '../ui.js';
 import { barChart, histogram } from '../charts.js';
 
 const PAGE = 20;
@@ -24,9 +24,7 @@ async function loadPage(list, after, previous) {
         h('td', {}, link(`datasets/${d.id}`, d.name)), h('td', {}, h('code', {}, d.id)), h('td', { class: 'num' }, int(d.row_count)),
         h('td', { class: 'num' }, int(d.labels.length)), h('td', { class: 'num' }, int(d.rows_skipped)), h('td', { class: 'num' }, bytes(d.size_bytes)),
         h('td', {}, when(d.created_at))))))),
-    h('div', { class: 'pager' },
-      h('button', { type: 'button', class: 'secondary', disabled: !previous.length, onclick: () => loadPage(list, previous.at(-1), previous.slice(0, -1)) }, 'Previous'),
-      h('button', { type: 'button', class: 'secondary', disabled: !page.has_more, onclick: () => loadPage(list, page.data.at(-1).id, [...previous, after]) }, 'Next')));
+    cursorPager(page, after, previous, (cursor, stack) => loadPage(list, cursor, stack)));
 }
 
 function uploadCard(onUploaded) {
@@ -50,7 +48,7 @@ function uploadCard(onUploaded) {
   zone.addEventListener('dragleave', () => zone.classList.remove('over'));
   zone.addEventListener('drop', e => { e.preventDefault(); zone.classList.remove('over'); choose(e.dataTransfer.files[0] ?? null); });
 
-  const check = (input, text, hint) => h('div', { class: 'check' }, input, h('label', { for: input.id = `chk-${Math.random().toString(36).slice(2)}` }, text), h('small', { class: 'hint' }, hint));
+  const check = (input, text, hint) => h('div', { class: 'check' }, input, h('label', { for: input.id = uid('chk') }, text), h('small', { class: 'hint' }, hint));
 
   const form = h('form', { class: 'card', 'aria-labelledby': 'upload-title', onsubmit: async e => {
     e.preventDefault();

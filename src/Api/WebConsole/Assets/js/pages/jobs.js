@@ -3,7 +3,7 @@
 // evaluation (headline metrics, per-class table, confusion matrix, out-of-scope trade-off, mistakes).
 
 import { api, followEvents } from '../api.js';
-import { h, clear, field, errorBox, showError, confirmDialog, facts, sortableTable, pct, num, int, when, duration, badge, link, toast, progressBar, uid } from '../ui.js';
+import { h, clear, field, errorBox, showError, confirmDialog, facts, sortableTable, pct, num, int, when, duration, badge, link, toast, progressBar, cursorPager, metric } from '../ui.js';
 import { lineChart, confusionHeatmap, confusedPairs } from '../charts.js';
 
 const PAGE = 20;
@@ -40,9 +40,7 @@ async function loadPage(list, status, after, previous) {
         h('td', {}, progressBar(j.progress?.fraction ?? (j.status === 'succeeded' ? 1 : 0), `Progress of ${j.id}`), ' ', pct(j.progress?.fraction ?? (j.status === 'succeeded' ? 1 : 0), 0)),
         h('td', {}, duration(j.started_at, j.finished_at)),
         h('td', {}, when(j.created_at))))))),
-    h('div', { class: 'pager' },
-      h('button', { type: 'button', class: 'secondary', disabled: !previous.length, onclick: () => loadPage(list, status, previous.at(-1), previous.slice(0, -1)) }, 'Previous'),
-      h('button', { type: 'button', class: 'secondary', disabled: !page.has_more, onclick: () => loadPage(list, status, page.data.at(-1).id, [...previous, after]) }, 'Next')));
+    cursorPager(page, after, previous, (cursor, stack) => loadPage(list, status, cursor, stack)));
 }
 
 /** Every hyperparameter a job takes, with a one-line explanation; defaults come from the service's dry run. */
@@ -255,10 +253,9 @@ async function renderJob(main, id, signal) {
       } catch { /* the next poll tries again */ }
     }, 1500);
     signal.addEventListener('abort', () => clearInterval(poll));
-    let lastEpochs = 0;
     followEvents(`/v1/fine-tuning/jobs/${encodeURIComponent(id)}/events`, e => {
       addEvent(e);
-      if (e.type === 'checkpoint_saved' && ++lastEpochs) loadCheckpoints().catch(() => {});
+      if (e.type === 'checkpoint_saved') loadCheckpoints().catch(() => {});
     }, signal).catch(error => showError(actionMessage, error));
   } else {
     let after = 0;
@@ -336,9 +333,4 @@ export function evaluationView(e, result) {
   return h('div', {}, headline, result ? h('p', {}, 'Published as ', link(`models/${result.model}/versions/${result.version}`, `${result.model} version ${result.version}`), '.') : null,
     h('h3', {}, 'Per class'), perClass, h('h3', {}, 'Confusion matrix'), confusion, tradeOff,
     mistakes ? [h('h3', {}, 'Mistakes'), mistakes] : null);
-}
-
-function metric(label, value) {
-  const id = uid('m');
-  return h('div', { class: 'metric', role: 'group', 'aria-labelledby': id }, h('span', { class: 'metric-label', id }, label), h('span', { class: 'metric-value' }, value));
 }

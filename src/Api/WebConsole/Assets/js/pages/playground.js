@@ -2,8 +2,7 @@
 // version on a CSV of text and label.
 
 import { api } from '../api.js';
-import { h, clear, field, errorBox, showError, sortableTable, pct, num, int, progressBar } from '../ui.js';
-import { parseCsv } from '../ui.js';
+import { h, clear, field, errorBox, showError, sortableTable, pct, num, int, progressBar, metric, parseCsv } from '../ui.js';
 
 const BATCH = 256;
 
@@ -79,10 +78,8 @@ export async function render(main, [modelName, versionParam], signal) {
       const elapsed = (performance.now() - started) / 1000;
       clear(scoreResult,
         h('div', { class: 'metrics' },
-          h('div', { class: 'metric' }, h('span', { class: 'metric-label' }, 'Accuracy'), h('span', { class: 'metric-value', id: 'score-accuracy' }, pct(correct / Math.max(1, data.length)))),
-          h('div', { class: 'metric' }, h('span', { class: 'metric-label' }, 'Rows'), h('span', { class: 'metric-value' }, int(data.length))),
-          h('div', { class: 'metric' }, h('span', { class: 'metric-label' }, 'Mistakes'), h('span', { class: 'metric-value' }, int(mistakes.length))),
-          h('div', { class: 'metric' }, h('span', { class: 'metric-label' }, 'Time'), h('span', { class: 'metric-value' }, `${elapsed.toFixed(1)} s`))),
+          metric('Accuracy', pct(correct / Math.max(1, data.length)), { valueId: 'score-accuracy' }),
+          metric('Rows', int(data.length)), metric('Mistakes', int(mistakes.length)), metric('Time', `${elapsed.toFixed(1)} s`)),
         mistakes.length ? sortableTable([
           { key: 'text', label: 'Text', value: r => r.text },
           { key: 'label', label: 'True label', value: r => r.label, render: r => h('code', {}, r.label) },
