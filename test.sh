@@ -17,7 +17,7 @@ as_root() {
   if [[ $(id -u) -eq 0 ]]; then
     "$@"
   elif command -v sudo >/dev/null 2>&1; then
-    sudo -n "$@"
+    sudo -n env DEBIAN_FRONTEND=noninteractive "$@"
   else
     echo "need root for: $*" >&2
     return 1

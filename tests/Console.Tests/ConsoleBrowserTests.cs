@@ -243,6 +243,13 @@ public sealed class ConsoleBrowserTests(ConsoleService service) : IClassFixture<
         await Expect(page.Locator("#audit")).ToContainTextAsync("model_alias.set");
         await Screenshots.SaveAsync(page, "admin-audit");
 
+        // The Hangfire dashboard opens from the tools tab in a tab of its own, though a page sends no key header.
+        await page.GotoAsync("/console/#/admin/tools");
+        var dashboard = await page.Context.RunAndWaitForPageAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Open the Hangfire dashboard" }).ClickAsync());
+        await dashboard.WaitForURLAsync(new Regex("/hangfire"));
+        await Expect(dashboard.Locator("body")).ToContainTextAsync("Hangfire");
+        await dashboard.CloseAsync();
+
         // Signed in with it, the console offers models and the playground only, and refuses the admin pages.
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
         Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('tcs.apiKey')"));

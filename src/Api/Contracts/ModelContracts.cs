@@ -46,7 +46,14 @@ public sealed record ModelVersionResponse(
     public const string Float32 = "float32";
     public const string Int8 = "int8";
 
-    public static ModelVersionResponse From(ModelVersion version, IReadOnlyList<string> aliases)
+    /// <summary>The version as its page shows it.</summary>
+    /// <param name="version">The stored version.</param>
+    /// <param name="aliases">The aliases pointing at it.</param>
+    /// <param name="withTrainingTexts">
+    /// False for a caller that may predict but not read datasets (a predict key): the evaluation's <c>misclassified</c>
+    /// rows are validation texts, which only train and admin keys may read anywhere else.
+    /// </param>
+    public static ModelVersionResponse From(ModelVersion version, IReadOnlyList<string> aliases, bool withTrainingTexts)
     {
         var artifacts = new List<ModelArtifactResponse>();
         if (version.OnnxSha256 is not null)
@@ -73,10 +80,26 @@ public sealed record ModelVersionResponse(
             served?.SizeBytes,
             version.Opset,
             artifacts,
-            Parse(version.MetricsJson),
+            withTrainingTexts ? Parse(version.MetricsJson) : WithoutTexts(version.MetricsJson),
             Parse(version.ParityJson),
             Parse(version.QuantizationJson),
             version.CreatedAt);
+    }
+
+    private static JsonElement? WithoutTexts(string? json)
+    {
+        if (string.IsNullOrEmpty(json) || json == "null")
+        {
+            return null;
+        }
+
+        var metrics = System.Text.Json.Nodes.JsonNode.Parse(json);
+        if (metrics is System.Text.Json.Nodes.JsonObject evaluation)
+        {
+            evaluation.Remove("misclassified");
+        }
+
+        return JsonSerializer.SerializeToElement(metrics);
     }
 
     private static JsonElement? Parse(string? json) =>

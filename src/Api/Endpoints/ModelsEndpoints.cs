@@ -40,7 +40,7 @@ internal static class ModelsEndpoints
             .WithName("GetModelVersion")
             .RequireScope(ApiScopes.PredictPolicy)
             .WithSummary("Get a model version: labels, metrics, threshold, and its ONNX file's checksum")
-            .WithDescription("`sha256` and `size_bytes` describe the ONNX file predictions use (the INT8 one when the job asked for quantization); `artifacts` lists every stored variant. `metrics` is the job's evaluation on its validation data (the same as the job's `evaluation`: per-class figures, confusion matrix, misclassified rows and, with an out-of-scope label, the threshold curve); `parity` is the export check against the trained network; `quantization` compares the INT8 graph with the float32 one.")
+            .WithDescription("`sha256` and `size_bytes` describe the ONNX file predictions use (the INT8 one when the job asked for quantization); `artifacts` lists every stored variant. `metrics` is the job's evaluation on its validation data (the same as the job's `evaluation`: per-class figures, confusion matrix, misclassified rows (for train and admin keys only: they are validation texts) and, with an out-of-scope label, the threshold curve); `parity` is the export check against the trained network; `quantization` compares the INT8 graph with the float32 one.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithParameterExample("name", "The model name.", Examples.Model.Name)
             .WithParameterExample("version", "The version number.", 2)
@@ -116,14 +116,15 @@ internal static class ModelsEndpoints
         return TypedResults.Ok(Describe(name, versions, aliases));
     }
 
-    private static async Task<Ok<ModelVersionResponse>> GetVersion(string name, int version, ServiceDbContext db, CancellationToken cancellationToken)
+    private static async Task<Ok<ModelVersionResponse>> GetVersion(string name, int version, ServiceDbContext db, HttpContext context, CancellationToken cancellationToken)
     {
         var row = await FindVersionAsync(db, name, version, cancellationToken);
         var aliases = await db.ModelAliases.AsNoTracking()
             .Where(a => a.ModelName == name && a.Version == version)
             .Select(a => a.Alias)
             .ToListAsync(cancellationToken);
-        return TypedResults.Ok(ModelVersionResponse.From(row, aliases.Order(StringComparer.Ordinal).ToList()));
+        bool readsDatasets = context.Features.Get<AuthenticatedApiKey>()?.Allows(ApiKeyScopes.Train) == true;
+        return TypedResults.Ok(ModelVersionResponse.From(row, aliases.Order(StringComparer.Ordinal).ToList(), readsDatasets));
     }
 
     private static async Task<IResult> DownloadOnnx(

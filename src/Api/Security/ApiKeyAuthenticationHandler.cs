@@ -106,7 +106,7 @@ internal sealed class ApiKeyAuthenticationHandler(
         Response.Headers.WWWAuthenticate = result.Failure is null
             ? $"Bearer realm=\"{Realm}\""
             : $"Bearer realm=\"{Realm}\", error=\"invalid_token\", error_description=\"{detail}\"";
-        await ErrorResponses.WriteAsync(Context, StatusCodes.Status401Unauthorized, "An API key is required.", detail);
+        await ErrorResponses.WriteAsync(Context, StatusCodes.Status401Unauthorized, result.Failure is null ? "An API key is required." : "The API key was refused.", detail);
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties)

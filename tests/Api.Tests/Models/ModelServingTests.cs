@@ -44,6 +44,14 @@ public sealed class ModelServingTests(ServedModelFixture served) : IClassFixture
         Assert.InRange((double)version["out_of_scope_threshold"]!, 0.0, 1.0);
         Assert.True((double)version["metrics"]!["accuracy"]! > 0.6, version.ToJsonString());
         Assert.True((double)version["parity"]!["max_abs_difference"]! <= 1e-4, version.ToJsonString());
+        Assert.NotNull(version["metrics"]!["misclassified"]);
+
+        // A predict key reads the version, but not the validation texts it got wrong: those are training data.
+        var (_, predictOnly) = await Security.SecurityApi.CreateKeyAsync(Client, "predict");
+        using var predictor = Security.SecurityApi.ClientWithKey(served.Factory, predictOnly);
+        var seenByPredictor = await (await predictor.GetAsync($"/v1/models/{Name}/versions/1")).ReadJsonAsync(HttpStatusCode.OK);
+        Assert.Null(seenByPredictor["metrics"]!["misclassified"]);
+        Assert.Equal((double)version["metrics"]!["accuracy"]!, (double)seenByPredictor["metrics"]!["accuracy"]!);
 
         var events = await JobsApi.EventsAsync(Client, (string)served.Version1Job["id"]!);
         Assert.Contains(events, e => (string)e!["type"]! == "exported");

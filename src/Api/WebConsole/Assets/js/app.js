@@ -35,6 +35,8 @@ function renderChrome(active) {
 }
 
 function signOut() {
+  // Ends the Hangfire dashboard's session too (an admin may have opened one); its cookie is not readable here.
+  if (session.has('admin')) api('/v1/hangfire-session', { method: 'DELETE' }).catch(() => {});
   session.signOut();
   location.hash = '#/signin';
 }

@@ -116,8 +116,15 @@ function renderTools(body) {
     h('ul', { class: 'tools' },
       h('li', {}, h('a', { href: '/swagger', target: '_blank', rel: 'noopener' }, 'Swagger UI'), ': the API reference; its Authorize button takes a key.'),
       h('li', {}, h('a', { href: '/swagger/v1/swagger.json', target: '_blank', rel: 'noopener' }, 'OpenAPI document'), '.'),
-      h('li', {}, h('a', { href: '/hangfire', target: '_blank', rel: 'noopener' }, 'Hangfire dashboard'),
-        ': the job queue. It needs the admin key in a header (a browser link alone is refused); open it through a proxy or a browser extension that adds the header.'),
+      h('li', {}, h('button', { type: 'button', class: 'secondary', id: 'open-hangfire', onclick: async () => {
+        // A page opened by navigation sends no key header: the service first sets a cookie that only /hangfire
+        // receives and no script can read (POST /v1/hangfire-session), then the dashboard opens in a new tab.
+        const tab = window.open('about:blank', '_blank');
+        try {
+          await api('/v1/hangfire-session', { method: 'POST' });
+          if (tab) { tab.opener = null; tab.location.href = '/hangfire'; } else { location.href = '/hangfire'; }
+        } catch (error) { tab?.close(); showError(slot, error); }
+      } }, 'Open the Hangfire dashboard'), ': the job queue, in a new tab (a 30-minute session for this browser, ended by signing out).'),
       h('li', {}, h('button', { type: 'button', class: 'secondary', onclick: async () => {
         try { metrics.textContent = await api('/metrics', { accept: 'text/plain' }); } catch (error) { showError(slot, error); }
       } }, 'Show /metrics'), ' (Prometheus text, fetched with your key).')),
