@@ -228,13 +228,16 @@ internal static partial class ServingBenchmark
     /// A wrk script that sends one text per request to <paramref name="model"/>'s <c>/v1</c> predict, cycling through
     /// <paramref name="texts"/>, with <paramref name="key"/>.
     /// </summary>
-    internal static string WriteWrkScript(IReadOnlyList<string> texts, string key, string model)
+    internal static string WriteWrkScript(IReadOnlyList<string> texts, string key, string model) =>
+        WriteWrkScript(texts, key, $"/v1/models/{model}/predict", text => new { inputs = new[] { text }, top_k = 1 });
+
+    /// <summary>A wrk script that POSTs the body <paramref name="bodyOf"/> makes of each text to <paramref name="path"/> in turn, with <paramref name="key"/>.</summary>
+    internal static string WriteWrkScript(IReadOnlyList<string> texts, string key, string path, Func<string, object> bodyOf)
     {
         var lua = new StringBuilder("local bodies = {\n");
         foreach (string text in texts)
         {
-            string body = JsonSerializer.Serialize(new { inputs = new[] { text }, top_k = 1 });
-            lua.Append("  [==[").Append(body).Append("]==],\n");
+            lua.Append("  [==[").Append(JsonSerializer.Serialize(bodyOf(text))).Append("]==],\n");
         }
 
         lua.Append($$"""
@@ -243,12 +246,12 @@ internal static partial class ServingBenchmark
             local headers = { ["Content-Type"] = "application/json", ["X-Api-Key"] = "{{key}}" }
             request = function()
               i = i % #bodies + 1
-              return wrk.format("POST", "/v1/models/{{model}}/predict", headers, bodies[i])
+              return wrk.format("POST", "{{path}}", headers, bodies[i])
             end
             """);
-        string path = Path.Combine(Path.GetTempPath(), $"serving-benchmark-{Environment.ProcessId}-{model}.lua");
-        File.WriteAllText(path, lua.ToString());
-        return path;
+        string file = Path.Combine(Path.GetTempPath(), $"serving-benchmark-{Environment.ProcessId}-{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(key + path)))[..12]}.lua");
+        File.WriteAllText(file, lua.ToString());
+        return file;
     }
 
     internal sealed record WrkResult(double PerSecond, double P50, double P99, long Requests, long Errors);

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -210,28 +209,8 @@ internal static class ServingOverheadBenchmark
     }
 
     /// <summary>A wrk script that sends one text per request to <c>/v2</c> infer, all outputs, cycling through <paramref name="texts"/>.</summary>
-    private static string WriteInferScript(IReadOnlyList<string> texts, string key, string model)
-    {
-        var lua = new StringBuilder("local bodies = {\n");
-        foreach (string text in texts)
-        {
-            string body = JsonSerializer.Serialize(new { inputs = new[] { new { name = "text", shape = new[] { 1 }, datatype = "BYTES", data = new[] { text } } } });
-            lua.Append("  [==[").Append(body).Append("]==],\n");
-        }
-
-        lua.Append($$"""
-            }
-            local i = 0
-            local headers = { ["Content-Type"] = "application/json", ["X-Api-Key"] = "{{key}}" }
-            request = function()
-              i = i % #bodies + 1
-              return wrk.format("POST", "/v2/models/{{model}}/infer", headers, bodies[i])
-            end
-            """);
-        string path = Path.Combine(Path.GetTempPath(), $"serving-overhead-{Environment.ProcessId}-{model}-v2.lua");
-        File.WriteAllText(path, lua.ToString());
-        return path;
-    }
+    private static string WriteInferScript(IReadOnlyList<string> texts, string key, string model) =>
+        WriteWrkScript(texts, key, $"/v2/models/{model}/infer", text => new { inputs = new[] { new { name = "text", shape = new[] { 1 }, datatype = "BYTES", data = new[] { text } } } });
 
     /// <summary><see cref="FloorServer"/> in a child process: this benchmark's own executable with <c>floor</c>.</summary>
     private sealed class FloorProcess(Process process, Uri address) : IAsyncDisposable
