@@ -21,14 +21,25 @@ internal static class DashboardSessionEndpoints
                 Sets an HttpOnly, SameSite=Strict cookie scoped to `/hangfire` that carries the calling admin key, so that
                 a browser can then open `/hangfire` as a page. Scripts cannot read it, other sites cannot send it, and the
                 key is checked on every dashboard request, so revoking the key ends the session. `DELETE` ends it.
-                """);
+                """)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithResponseExample(StatusCodes.Status403Forbidden, NotAdmin);
 
         group.MapDelete("/", End)
             .WithName("EndHangfireDashboardSession")
-            .WithSummary("Forget the Hangfire dashboard cookie in this browser");
+            .WithSummary("Forget the Hangfire dashboard cookie in this browser")
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithResponseExample(StatusCodes.Status403Forbidden, NotAdmin);
 
         return app;
     }
+
+    private static readonly Microsoft.AspNetCore.Mvc.ProblemDetails NotAdmin = new()
+    {
+        Status = StatusCodes.Status403Forbidden,
+        Title = "The API key lacks the scope this endpoint needs.",
+        Detail = "This endpoint needs a key with the admin scope; this key has train.",
+    };
 
     private static NoContent Start(HttpContext context)
     {
