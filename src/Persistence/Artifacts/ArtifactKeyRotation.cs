@@ -13,6 +13,17 @@ namespace TextClassification.Persistence.Artifacts;
 /// </summary>
 public sealed partial class ArtifactKeyRotation(IArtifactStore store, IOptions<PersistenceOptions> options, ILogger<ArtifactKeyRotation> logger)
 {
+    /// <summary>
+    /// Whether a run has work to do: previous keys are configured, or the key check file is still sealed with another
+    /// key than the current one (the last run did not complete).
+    /// </summary>
+    public bool IsPending()
+    {
+        var keys = options.Value.ResolveEncryptionKeys();
+        return keys.Current is not null
+            && (keys.Previous.Count > 0 || ArtifactEncryptionKeyCheck.SealingKeyId(options.Value.ResolvedArtifactsDirectory) is { } sealedWith && sealedWith != keys.Current.Id);
+    }
+
     /// <summary>Walks the store once; see the class summary.</summary>
     /// <returns>What was re-encrypted and what could not be; <see cref="ArtifactKeyRotationReport.Complete"/> says whether the previous keys may go.</returns>
     public async Task<ArtifactKeyRotationReport> RunAsync(CancellationToken cancellationToken)
