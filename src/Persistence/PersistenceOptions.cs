@@ -23,7 +23,8 @@ public enum DatabaseProvider
 ///   "ArtifactsDirectory": null,               // defaults to {DataDirectory}/artifacts
 ///   "ApplyMigrationsOnStartup": true,
 ///   "EncryptionKey": null,                    // base64 of 32 bytes (`openssl rand -base64 32`): encrypts artifacts
-///   "PreviousEncryptionKeys": []              // older keys that still read, while a rotation re-encrypts their files
+///   "PreviousEncryptionKeys": [],             // older keys that still read, while a rotation re-encrypts their files
+///   "PostgresToolsDirectory": null            // pg_dump/pg_restore for backup and restore; default PATH
 /// }
 /// </code>
 /// </summary>
@@ -61,6 +62,12 @@ public sealed class PersistenceOptions : IValidatableObject
     /// rotation job reports that no file is left under them. Environment: <c>Persistence__PreviousEncryptionKeys__0</c>.
     /// </summary>
     public IList<string> PreviousEncryptionKeys { get; } = [];
+
+    /// <summary>
+    /// Where <c>pg_dump</c> and <c>pg_restore</c> are, for the <c>backup</c> and <c>restore</c> commands on PostgreSQL;
+    /// unset: PATH, then the newest <c>/usr/lib/postgresql/*/bin</c>.
+    /// </summary>
+    public string? PostgresToolsDirectory { get; set; }
 
     public string ResolvedDataDirectory => Path.GetFullPath(DataDirectory);
 

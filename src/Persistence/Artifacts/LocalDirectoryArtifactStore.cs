@@ -310,7 +310,7 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
     private string PathFor(string key) =>
         IsValidKey(key) ? Path.Combine(_root, key) : throw new ArgumentException($"'{key}' is not a valid artifact key.", nameof(key));
 
-    private static bool IsValidKey(string key) =>
+    internal static bool IsValidKey(string key) =>
         !string.IsNullOrEmpty(key)
         && key.Length <= 400
         && !key.StartsWith('/')

@@ -1,4 +1,3 @@
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -46,36 +45,10 @@ public sealed partial class OrphanArtifactCollector(IArtifactStore store, IServi
         return report;
     }
 
-    /// <summary>Every artifact key a row holds: datasets, checkpoints, model versions and uploaded base models.</summary>
     private async Task<HashSet<string>> ReferencedKeysAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
-        var keys = new HashSet<string>(StringComparer.Ordinal);
-        keys.UnionWith(await db.Datasets.Select(d => d.ArtifactKey).ToListAsync(cancellationToken));
-        keys.UnionWith(await db.JobCheckpoints.Where(c => c.ArtifactKey != null).Select(c => c.ArtifactKey!).ToListAsync(cancellationToken));
-        foreach (var version in await db.ModelVersions.Select(v => new { v.CheckpointArtifactKey, v.OnnxArtifactKey, v.QuantizedOnnxArtifactKey }).ToListAsync(cancellationToken))
-        {
-            keys.Add(version.CheckpointArtifactKey);
-            AddIfSet(keys, version.OnnxArtifactKey);
-            AddIfSet(keys, version.QuantizedOnnxArtifactKey);
-        }
-
-        foreach (var model in await db.BaseModels.Select(b => new { b.WeightsArtifactKey, b.VocabularyArtifactKey }).ToListAsync(cancellationToken))
-        {
-            keys.Add(model.WeightsArtifactKey);
-            keys.Add(model.VocabularyArtifactKey);
-        }
-
-        return keys;
-    }
-
-    private static void AddIfSet(HashSet<string> keys, string? key)
-    {
-        if (key is not null)
-        {
-            keys.Add(key);
-        }
+        return await ArtifactReferences.ReadAsync(scope.ServiceProvider.GetRequiredService<ServiceDbContext>(), cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted orphan artifact {Key} ({Bytes} bytes, last written {LastWrittenAt:o}): no row references it")]
