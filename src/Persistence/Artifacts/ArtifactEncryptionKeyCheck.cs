@@ -62,7 +62,7 @@ internal sealed partial class ArtifactEncryptionKeyCheck(IOptions<PersistenceOpt
     internal static async Task<(string Outcome, ArtifactEncryptionKey SealedWith)> EnsureMatchesAsync(
         string directory, ArtifactEncryptionKeyRing keys, CancellationToken cancellationToken)
     {
-        var current = keys.Current ?? throw new ArgumentException("The key ring has no current key.", nameof(keys));
+        ArgumentNullException.ThrowIfNull(keys.Current, nameof(keys));
         string path = Path.Combine(directory, FileName);
         if (!File.Exists(path))
         {
@@ -185,36 +185,31 @@ internal sealed partial class ArtifactEncryptionKeyCheck(IOptions<PersistenceOpt
 
     private static async Task<bool> OpensFirstChunkAsync(string path, string artifactKey, ArtifactEncryptionKey key, CancellationToken cancellationToken)
     {
-        byte[] content;
-        long length;
-        await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous))
-        {
-            length = file.Length;
-            content = new byte[(int)Math.Min(length, EncryptedArtifactFormat.HeaderSize + EncryptedArtifactFormat.MaxChunkSize + EncryptedArtifactFormat.TagSize)];
-            await file.ReadExactlyAsync(content, cancellationToken);
-        }
-
-        if (!EncryptedArtifactFormat.TryReadHeader(content, out int chunkSize, out _, out _))
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous);
+        byte[] header = new byte[EncryptedArtifactFormat.HeaderSize];
+        if (await file.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken) < header.Length
+            || !EncryptedArtifactFormat.TryReadHeader(header, out int chunkSize, out _, out _))
         {
             return false;
         }
 
-        long plaintextLength = LocalDirectoryArtifactStore.PlaintextLengthOf(length, chunkSize);
+        long plaintextLength = LocalDirectoryArtifactStore.PlaintextLengthOf(file.Length, chunkSize);
         if (plaintextLength < 0)
         {
             return false;
         }
 
+        // Only the first chunk is read: enough to prove the key, whatever the size of the file.
         int firstLength = (int)Math.Min(chunkSize, plaintextLength);
-        bool final = EncryptedArtifactFormat.ChunkCount(plaintextLength, chunkSize) == 1;
-        if (content.Length < EncryptedArtifactFormat.HeaderSize + firstLength + EncryptedArtifactFormat.TagSize)
+        byte[] sealedChunk = new byte[firstLength + EncryptedArtifactFormat.TagSize];
+        if (await file.ReadAtLeastAsync(sealedChunk, sealedChunk.Length, throwOnEndOfStream: false, cancellationToken) < sealedChunk.Length)
         {
             return false;
         }
 
-        using var cipher = new EncryptedArtifactFormat.ChunkCipher(key, content, artifactKey);
-        byte[] plaintext = new byte[firstLength];
-        return cipher.TryOpen(0, final, content.AsSpan(EncryptedArtifactFormat.HeaderSize, firstLength + EncryptedArtifactFormat.TagSize), plaintext);
+        using var cipher = new EncryptedArtifactFormat.ChunkCipher(key, header, artifactKey);
+        bool final = EncryptedArtifactFormat.ChunkCount(plaintextLength, chunkSize) == 1;
+        return cipher.TryOpen(0, final, sealedChunk, new byte[firstLength]);
     }
 
     private static ArtifactEncryptionKey Verify(string path, string directory, ArtifactEncryptionKeyRing keys, byte[] content)

@@ -212,7 +212,7 @@ public sealed partial class ServiceBackup(IOptions<PersistenceOptions> options, 
         }
 
         string file = Path.Combine(target, DatabaseFolder, "service.db");
-        await using (var source = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = live, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString()))
+        await using (var source = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = live, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString()))
         await using (var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ToString()))
         {
             await source.OpenAsync(cancellationToken);
