@@ -114,6 +114,57 @@ public sealed class ArtifactRetentionTests : IAsyncLifetime
         Assert.Equal("17 * * * *", recurring.Cron);
     }
 
+    [Fact]
+    public async Task With_a_previous_key_configured_the_worker_starts_the_rotation_at_once_and_then_the_old_key_can_go()
+    {
+        using var data = new TempDirectory("rotation");
+        string oldKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        string newKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        string dataset;
+        await using (var first = new ServiceFactory(data.Path, null, new Dictionary<string, string?> { ["Persistence:EncryptionKey"] = oldKey }))
+        {
+            using var client = first.CreateClient();
+            dataset = await JobsApi.UploadAsync(client, SyntheticIntents.Csv(["balance", "transfer"], 10, seed: 9));
+        }
+
+        string file = Assert.Single(Directory.GetFiles(Path.Combine(data.Path, "artifacts", "datasets")));
+        await using (var rotating = new ServiceFactory(data.Path, null, new Dictionary<string, string?>
+        {
+            ["Persistence:EncryptionKey"] = newKey,
+            ["Persistence:PreviousEncryptionKeys:0"] = oldKey,
+        }))
+        {
+            using var client = rotating.CreateClient();
+            string newId = TextClassification.Persistence.Artifacts.ArtifactEncryptionKey.Parse(newKey).Id;
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (KeyIdOf(file) != newId && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+
+            Assert.Equal(newId, KeyIdOf(file));
+            await (await client.GetAsync($"/v1/datasets/{dataset}/rows")).ReadJsonAsync(HttpStatusCode.OK);
+            // The key check file is resealed last; wait for it before dropping the old key.
+            string check = Path.Combine(data.Path, "artifacts", "ENCRYPTION-KEY-CHECK");
+            while (KeyIdOf(check) != newId && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        await using var after = new ServiceFactory(data.Path, null, new Dictionary<string, string?> { ["Persistence:EncryptionKey"] = newKey });
+        using var reader = after.CreateClient();
+        await (await reader.GetAsync($"/v1/datasets/{dataset}/rows")).ReadJsonAsync(HttpStatusCode.OK);
+    }
+
+    private static string KeyIdOf(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        byte[] header = new byte[32];
+        stream.ReadExactly(header);
+        return Convert.ToHexStringLower(header.AsSpan(16, 8));
+    }
+
     private string Write(string key, int size, DateTime lastWrite)
     {
         string path = Path.Combine(Artifacts, key);
