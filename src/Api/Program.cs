@@ -1,11 +1,17 @@
 using Microsoft.Extensions.Options;
 using TextClassification.Api.Endpoints;
 using TextClassification.Api.Hosting;
+using TextClassification.Api.Maintenance;
 using TextClassification.Api.WebConsole;
 using TextClassification.Inference;
 using TextClassification.Persistence;
 using TextClassification.Training;
 using TextClassification.Training.Jobs;
+
+if (MaintenanceCommands.IsRequested(args))
+{
+    return await MaintenanceCommands.RunAsync(args);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -34,6 +40,7 @@ if (app.Services.GetRequiredService<IOptions<JobsOptions>>().Value.ServesApi)
 }
 
 await app.RunAsync();
+return 0;
 
 /// <summary>The entry point, public so that tests can host the application with WebApplicationFactory.</summary>
 public partial class Program;

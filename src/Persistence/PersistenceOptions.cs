@@ -22,7 +22,9 @@ public enum DatabaseProvider
 ///   "DataDirectory": "data",                  // SQLite file and, by default, the artifacts
 ///   "ArtifactsDirectory": null,               // defaults to {DataDirectory}/artifacts
 ///   "ApplyMigrationsOnStartup": true,
-///   "EncryptionKey": null                     // base64 of 32 bytes (`openssl rand -base64 32`): encrypts artifacts
+///   "EncryptionKey": null,                    // base64 of 32 bytes (`openssl rand -base64 32`): encrypts artifacts
+///   "PreviousEncryptionKeys": [],             // older keys that still read, while a rotation re-encrypts their files
+///   "PostgresToolsDirectory": null            // pg_dump/pg_restore for backup and restore; default PATH
 /// }
 /// </code>
 /// </summary>
@@ -54,6 +56,19 @@ public sealed class PersistenceOptions : IValidatableObject
     /// </summary>
     public string? EncryptionKey { get; set; }
 
+    /// <summary>
+    /// Keys that artifacts were encrypted with before <see cref="EncryptionKey"/>: they only read, never write. Set
+    /// during a key rotation (the old key here, the new one as <see cref="EncryptionKey"/>), and removed once the
+    /// rotation job reports that no file is left under them. Environment: <c>Persistence__PreviousEncryptionKeys__0</c>.
+    /// </summary>
+    public IList<string> PreviousEncryptionKeys { get; } = [];
+
+    /// <summary>
+    /// Where <c>pg_dump</c> and <c>pg_restore</c> are, for the <c>backup</c> and <c>restore</c> commands on PostgreSQL;
+    /// unset: PATH, then the newest <c>/usr/lib/postgresql/*/bin</c>.
+    /// </summary>
+    public string? PostgresToolsDirectory { get; set; }
+
     public string ResolvedDataDirectory => Path.GetFullPath(DataDirectory);
 
     public string ResolvedArtifactsDirectory => Path.GetFullPath(ArtifactsDirectory ?? Path.Combine(DataDirectory, "artifacts"));
@@ -64,6 +79,11 @@ public sealed class PersistenceOptions : IValidatableObject
     /// <exception cref="FormatException">The key is set but is not base64 of 32 bytes (validation reports this at start).</exception>
     public ArtifactEncryptionKey? ResolveEncryptionKey() =>
         string.IsNullOrWhiteSpace(EncryptionKey) ? null : ArtifactEncryptionKey.Parse(EncryptionKey);
+
+    /// <summary>The current key and the previous ones; <see cref="ArtifactEncryptionKeyRing.None"/> when encryption is off.</summary>
+    /// <exception cref="FormatException">A key is not base64 of 32 bytes (validation reports this at start).</exception>
+    public ArtifactEncryptionKeyRing ResolveEncryptionKeys() =>
+        new(ResolveEncryptionKey(), PreviousEncryptionKeys.Where(k => !string.IsNullOrWhiteSpace(k)).Select(ArtifactEncryptionKey.Parse));
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
@@ -80,6 +100,24 @@ public sealed class PersistenceOptions : IValidatableObject
             yield return new ValidationResult(
                 $"Persistence:EncryptionKey must be {ArtifactEncryptionKey.SizeInBytes} bytes in base64; {ArtifactEncryptionKey.HowToGenerate}.",
                 [nameof(EncryptionKey)]);
+        }
+
+        for (int i = 0; i < PreviousEncryptionKeys.Count; i++)
+        {
+            if (!string.IsNullOrWhiteSpace(PreviousEncryptionKeys[i]) && !ArtifactEncryptionKey.TryParse(PreviousEncryptionKeys[i], out _))
+            {
+                yield return new ValidationResult(
+                    $"Persistence:PreviousEncryptionKeys:{i} must be {ArtifactEncryptionKey.SizeInBytes} bytes in base64, like Persistence:EncryptionKey.",
+                    [nameof(PreviousEncryptionKeys)]);
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(EncryptionKey) && PreviousEncryptionKeys.Any(k => !string.IsNullOrWhiteSpace(k)))
+        {
+            yield return new ValidationResult(
+                "Persistence:PreviousEncryptionKeys is set but Persistence:EncryptionKey is not: previous keys only read during a rotation to a new key; "
+                + $"set the new key as Persistence:EncryptionKey ({ArtifactEncryptionKey.HowToGenerate}).",
+                [nameof(PreviousEncryptionKeys)]);
         }
     }
 }

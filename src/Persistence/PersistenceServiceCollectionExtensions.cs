@@ -36,6 +36,9 @@ public static class PersistenceServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IArtifactStore, LocalDirectoryArtifactStore>();
+        services.AddSingleton<ArtifactKeyRotation>();
+        services.AddSingleton<OrphanArtifactCollector>();
+        services.AddSingleton<Backup.ServiceBackup>();
         // Hosted services start in registration order: a wrong encryption key stops the host before anything else runs.
         services.AddHostedService<ArtifactEncryptionKeyCheck>();
         services.AddHostedService<DatabaseMigrationService>();

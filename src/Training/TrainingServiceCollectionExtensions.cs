@@ -77,6 +77,7 @@ public static class TrainingServiceCollectionExtensions
         services.AddScoped<FineTuningJobScheduler>();
         services.AddTransient<FineTuningJobExecution>();
         services.AddTransient<FineTuningJobRunner>();
+        services.AddTransient<ArtifactMaintenanceJob>();
         services.AddHostedService<BackgroundJobRecoveryService>();
 
         // Not AddHangfireServer: whether this process runs jobs is a run-time setting (Jobs:Role), read at start.

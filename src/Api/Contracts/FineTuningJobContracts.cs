@@ -116,13 +116,20 @@ public sealed record JobEventResponse(long Id, string Object, DateTimeOffset Cre
 /// <param name="Metrics">That epoch's losses, accuracy and macro-F1.</param>
 /// <param name="Sha256">Of the checkpoint file as written.</param>
 /// <param name="SizeBytes">Its size as written.</param>
-/// <param name="Retained">Whether the file is still stored: only a job's newest checkpoint keeps it (resume needs no other).</param>
+/// <param name="Retained">Whether the file is still stored: by default only a job's newest checkpoint keeps it (resume needs no other; <c>Jobs:Checkpoints</c> can keep more).</param>
 /// <param name="CreatedAt">When it was written.</param>
 public sealed record JobCheckpointResponse(string Object, int Epoch, long Step, JsonElement Metrics, string Sha256, long SizeBytes, bool Retained, DateTimeOffset CreatedAt)
 {
     public static JobCheckpointResponse From(JobCheckpoint c) => new(
         "fine_tuning.job.checkpoint", c.Epoch, c.Step, JsonDocument.Parse(c.MetricsJson).RootElement.Clone(), c.Sha256, c.SizeBytes, c.ArtifactKey is not null, c.CreatedAt);
 }
+
+/// <summary>What deleting a job's checkpoint files freed.</summary>
+/// <param name="Object">Always <c>fine_tuning.job.checkpoints.deleted</c>.</param>
+/// <param name="JobId">The job.</param>
+/// <param name="FilesDeleted">Checkpoint files deleted (0 when none was left).</param>
+/// <param name="BytesFreed">Their size as written.</param>
+public sealed record JobCheckpointsDeletedResponse(string Object, string JobId, int FilesDeleted, long BytesFreed);
 
 /// <summary>A list without paging.</summary>
 public sealed record DataResponse<T>(IReadOnlyList<T> Data, string Object = "list");

@@ -8,6 +8,7 @@ using TextClassification.Api.Hosting;
 using TextClassification.Api.Problems;
 using TextClassification.Api.Security;
 using TextClassification.Persistence;
+using TextClassification.Persistence.Artifacts;
 using TextClassification.Persistence.Entities;
 using TextClassification.Training.Jobs;
 
@@ -18,6 +19,9 @@ internal static partial class FineTuningJobsEndpoints
 {
     private const int DefaultPageSize = 20;
     private const int MaxPageSize = 100;
+
+    /// <summary>The audit action of <c>DELETE …/checkpoints</c> (kept here until <see cref="AuditLog.Actions"/> lists it).</summary>
+    private const string DeleteCheckpointsAction = "fine_tuning_job.checkpoints_delete";
 
     public static IEndpointRouteBuilder MapFineTuningJobsEndpoints(this IEndpointRouteBuilder app)
     {
@@ -87,13 +91,26 @@ internal static partial class FineTuningJobsEndpoints
             .WithName("ListFineTuningJobCheckpoints")
             .WithSummary("The checkpoints a job wrote, one per epoch")
             .WithDescription("""
-                One entry per epoch, oldest first, with that epoch's metrics. Only the newest keeps its file
+                One entry per epoch, oldest first, with that epoch's metrics. By default only the newest keeps its file
                 (`retained`): it holds the last and the best weights and the optimizer state, all that resuming the job
-                needs, so earlier files are removed as each new one is stored.
+                needs, so earlier files are removed as each new one is stored (`Jobs:Checkpoints` can keep more).
                 """)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithParameterExample("id", "The job id.", Examples.Job.Id)
             .WithResponseExample(StatusCodes.Status200OK, new DataResponse<JobCheckpointResponse>([Examples.Checkpoint]));
+
+        group.MapDelete("/{id}/checkpoints", DeleteJobCheckpoints)
+            .WithName("DeleteFineTuningJobCheckpoints")
+            .WithSummary("Delete an ended job's checkpoint files and say what that freed")
+            .WithDescription("""
+                Frees the disk an ended job's checkpoints hold; the rows stay as its history (`retained` false). A
+                published model version keeps its own copy of the weights, so this never affects serving. Refused with
+                409 while the job is queued or running: resuming it needs its newest checkpoint.
+                """)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithParameterExample("id", "The job id.", Examples.Job.Id)
+            .WithResponseExample(StatusCodes.Status200OK, new JobCheckpointsDeletedResponse("fine_tuning.job.checkpoints.deleted", Examples.Job.Id, 1, 48_211_968));
 
         return app;
     }
@@ -216,6 +233,44 @@ internal static partial class FineTuningJobsEndpoints
         await FindAsync(db, id, cancellationToken);
         var checkpoints = await db.JobCheckpoints.AsNoTracking().Where(c => c.JobId == id).OrderBy(c => c.Epoch).ToListAsync(cancellationToken);
         return TypedResults.Ok(new DataResponse<JobCheckpointResponse>(checkpoints.Select(JobCheckpointResponse.From).ToList()));
+    }
+
+    private static async Task<Ok<JobCheckpointsDeletedResponse>> DeleteJobCheckpoints(
+        string id, ServiceDbContext db, IArtifactStore artifacts, AuditLog audit, CancellationToken cancellationToken)
+    {
+        var job = await FindAsync(db, id, cancellationToken);
+        if (job.IsActive)
+        {
+            throw new ResourceConflictException(
+                $"Fine-tuning job '{id}' is {job.Status.ToString().ToLowerInvariant()}: resuming it needs its checkpoints. Cancel it or wait for it to end.");
+        }
+
+        var stored = await db.JobCheckpoints.Where(c => c.JobId == id && c.ArtifactKey != null).ToListAsync(cancellationToken);
+        var files = stored.Select(c => (Key: c.ArtifactKey!, c.SizeBytes)).ToList();
+        foreach (var checkpoint in stored)
+        {
+            checkpoint.ArtifactKey = null;
+        }
+
+        var freed = new JobCheckpointsDeletedResponse("fine_tuning.job.checkpoints.deleted", id, files.Count, files.Sum(f => f.SizeBytes));
+        if (files.Count > 0)
+        {
+            audit.Add(DeleteCheckpointsAction, AuditLog.Resources.FineTuningJob, id, new()
+            {
+                ["files_deleted"] = freed.FilesDeleted.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["bytes_freed"] = freed.BytesFreed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            });
+        }
+
+        // The rows let go first, then the files: a crash in between leaves unreferenced files for the orphan
+        // collection, never a row that points at nothing.
+        await db.SaveChangesAsync(cancellationToken);
+        foreach (var (key, _) in files)
+        {
+            artifacts.Delete(key);
+        }
+
+        return TypedResults.Ok(freed);
     }
 
     private static async Task<FineTuningJob> FindAsync(ServiceDbContext db, string id, CancellationToken cancellationToken) =>

@@ -30,7 +30,31 @@ public interface IArtifactStore
 
     /// <summary>True when something is stored under <paramref name="key"/>.</summary>
     bool Exists(string key);
+
+    /// <summary>
+    /// Every file in the store, in no particular order, the temporary files of writes in progress (or abandoned by a
+    /// crash) included and marked; what garbage collection, key rotation and backups walk.
+    /// </summary>
+    IAsyncEnumerable<ArtifactFile> ListAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Rewrites the file under <paramref name="key"/> encrypted with the current key when it is encrypted with another
+    /// (a previous key still configured), atomically: the new file replaces the old one only once it is complete,
+    /// and every chunk of the old one was authenticated on the way.
+    /// </summary>
+    /// <returns>True when the file was rewritten; false when it is plaintext, already under the current key, or was deleted meanwhile.</returns>
+    /// <exception cref="ArtifactEncryptionKeyException">The file is under a key that is not configured.</exception>
+    /// <exception cref="ArtifactIntegrityException">The file is damaged; it is left as it was.</exception>
+    Task<bool> ReencryptAsync(string key, CancellationToken cancellationToken = default);
 }
+
+/// <summary>A file in the store, as <see cref="IArtifactStore.ListAsync"/> finds it.</summary>
+/// <param name="Key">The key (path) it is stored under.</param>
+/// <param name="SizeBytes">Its size on disk (larger than the plaintext when encrypted).</param>
+/// <param name="LastWrittenAt">When it was last written.</param>
+/// <param name="EncryptionKeyId">The id of the key it is encrypted with; null for plaintext.</param>
+/// <param name="IsPartial">A temporary file of a write in progress, or abandoned by a crash.</param>
+public sealed record ArtifactFile(string Key, long SizeBytes, DateTimeOffset LastWrittenAt, string? EncryptionKeyId, bool IsPartial);
 
 /// <summary>What a committed write stored.</summary>
 public sealed record StoredArtifact(string Key, string Sha256, long SizeBytes);

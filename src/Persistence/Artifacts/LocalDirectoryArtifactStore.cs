@@ -16,21 +16,33 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
 {
     private const string TemporarySuffix = ".partial";
     private readonly string _root;
+    private readonly ArtifactEncryptionKeyRing _keys;
     private readonly ArtifactEncryptionKey? _encryptionKey;
 
     public LocalDirectoryArtifactStore(IOptions<PersistenceOptions> options)
-        : this(options.Value.ResolvedArtifactsDirectory, options.Value.ResolveEncryptionKey())
+        : this(options.Value.ResolvedArtifactsDirectory, options.Value.ResolveEncryptionKeys())
     {
     }
 
     /// <param name="rootDirectory">The directory that holds the artifacts; created when missing.</param>
     /// <param name="encryptionKey">Encrypts every file written, and reads encrypted files; null writes plaintext.</param>
     public LocalDirectoryArtifactStore(string rootDirectory, ArtifactEncryptionKey? encryptionKey = null)
+        : this(rootDirectory, new ArtifactEncryptionKeyRing(encryptionKey, []))
+    {
+    }
+
+    /// <param name="rootDirectory">The directory that holds the artifacts; created when missing.</param>
+    /// <param name="keys">The current key encrypts every file written; every key in the ring reads the files sealed with it.</param>
+    public LocalDirectoryArtifactStore(string rootDirectory, ArtifactEncryptionKeyRing keys)
     {
         _root = Path.GetFullPath(rootDirectory);
-        _encryptionKey = encryptionKey;
+        _keys = keys;
+        _encryptionKey = keys.Current;
         Directory.CreateDirectory(_root);
     }
+
+    /// <summary>The directory the files live in.</summary>
+    public string RootDirectory => _root;
 
     public ArtifactWrite BeginWrite(string key)
     {
@@ -102,7 +114,7 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
     private async Task<Stream> OpenEncryptedAsync(
         string key, FileStream file, string expectedSha256, long expectedSizeBytes, CancellationToken cancellationToken)
     {
-        if (_encryptionKey is null)
+        if (_encryptionKey is null && _keys.Previous.Count == 0)
         {
             throw new ArtifactEncryptionKeyException(key,
                 $"Artifact '{key}' is encrypted, but no encryption key is configured: set Persistence:EncryptionKey to the key it was written with.");
@@ -116,10 +128,11 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
             throw new ArtifactIntegrityException(key, $"Artifact '{key}' is corrupted: {problem}.");
         }
 
-        if (keyId != _encryptionKey.Id)
+        if (_keys.Find(keyId) is not { } sealingKey)
         {
             throw new ArtifactEncryptionKeyException(key,
-                $"Artifact '{key}' was encrypted with the key with id {keyId}, but the configured Persistence:EncryptionKey has id {_encryptionKey.Id}.");
+                $"Artifact '{key}' was encrypted with the key with id {keyId}, but the configured keys have ids {_keys.Describe()}: "
+                + "configure that key as Persistence:EncryptionKey, or among Persistence:PreviousEncryptionKeys while a rotation runs.");
         }
 
         long expectedLength = EncryptedArtifactFormat.EncryptedLength(expectedSizeBytes, chunkSize);
@@ -130,7 +143,7 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
         }
 
         var plaintext = new DecryptingArtifactStream(
-            file, new EncryptedArtifactFormat.ChunkCipher(_encryptionKey, header, key), key, expectedSizeBytes);
+            file, new EncryptedArtifactFormat.ChunkCipher(sealingKey, header, key), key, expectedSizeBytes);
         try
         {
             string actual = Convert.ToHexStringLower(await plaintext.AuthenticateAndHashAsync(cancellationToken));
@@ -156,20 +169,153 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
 
     public bool Exists(string key) => File.Exists(PathFor(key));
 
-    /// <summary>Keys are relative paths of lowercase letters, digits, '.', '_', '-' and '/'; nothing can climb out of the root.</summary>
-    private string PathFor(string key)
+    public async IAsyncEnumerable<ArtifactFile> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        if (string.IsNullOrEmpty(key)
-            || key.Length > 400
-            || key.StartsWith('/')
-            || key.Contains("..", StringComparison.Ordinal)
-            || key.AsSpan().IndexOfAnyExcept("abcdefghijklmnopqrstuvwxyz0123456789._-/") >= 0)
+        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = FileAttributes.None };
+        byte[] header = new byte[EncryptedArtifactFormat.HeaderSize];
+        foreach (string path in Directory.EnumerateFiles(_root, "*", options))
         {
-            throw new ArgumentException($"'{key}' is not a valid artifact key.", nameof(key));
+            cancellationToken.ThrowIfCancellationRequested();
+            string key = Path.GetRelativePath(_root, path).Replace(Path.DirectorySeparatorChar, '/');
+            if (!IsValidKey(key))
+            {
+                // The key check file, a backup's manifest, files an operator put there: not artifacts.
+                continue;
+            }
+
+            var info = new FileInfo(path);
+            string? keyId = null;
+            bool partial = key.EndsWith(TemporarySuffix, StringComparison.Ordinal);
+            if (!partial)
+            {
+                try
+                {
+                    await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
+                    int read = await file.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken);
+                    if (EncryptedArtifactFormat.TryReadHeader(header.AsSpan(0, read), out _, out string id, out _))
+                    {
+                        keyId = id;
+                    }
+                }
+                catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+                {
+                    // Deleted since it was listed.
+                    continue;
+                }
+            }
+
+            yield return new ArtifactFile(key, info.Length, info.LastWriteTimeUtc, keyId, partial);
+        }
+    }
+
+    public async Task<bool> ReencryptAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var current = _encryptionKey
+            ?? throw new InvalidOperationException("Re-encrypting artifacts needs Persistence:EncryptionKey: the key to encrypt them with.");
+        string path = PathFor(key);
+        byte[] header = new byte[EncryptedArtifactFormat.HeaderSize];
+        FileStream source;
+        try
+        {
+            source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ArtifactNotFoundException(key);
         }
 
-        return Path.Combine(_root, key);
+        string temporary = $"{path}.{Guid.NewGuid():N}{TemporarySuffix}";
+        try
+        {
+            int read = await source.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken);
+            if (!EncryptedArtifactFormat.StartsWithMagic(header.AsSpan(0, read)))
+            {
+                return false;
+            }
+
+            if (!EncryptedArtifactFormat.TryReadHeader(header, out int chunkSize, out string keyId, out string problem))
+            {
+                throw new ArtifactIntegrityException(key, $"Artifact '{key}' is corrupted: {problem}.");
+            }
+
+            if (keyId == current.Id)
+            {
+                return false;
+            }
+
+            var sealingKey = _keys.Find(keyId) ?? throw new ArtifactEncryptionKeyException(key,
+                $"Artifact '{key}' was encrypted with the key with id {keyId}, which is not among the configured keys ({_keys.Describe()}), so it cannot be re-encrypted.");
+            long plaintextLength = PlaintextLengthOf(source.Length, chunkSize);
+            if (plaintextLength < 0 || EncryptedArtifactFormat.EncryptedLength(plaintextLength, chunkSize) != source.Length)
+            {
+                throw new ArtifactIntegrityException(key, $"Artifact '{key}' is corrupted: {source.Length} bytes is no whole number of encrypted chunks.");
+            }
+
+            // Every chunk is authenticated on the way through; a damaged file throws and the original stays as it was.
+            await using (var plaintext = new DecryptingArtifactStream(source, new EncryptedArtifactFormat.ChunkCipher(sealingKey, header, key), key, plaintextLength))
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            await using (var encrypting = new EncryptingArtifactStream(file, current, key, chunkSize))
+            {
+                plaintext.Position = 0;
+                await plaintext.CopyToAsync(encrypting, cancellationToken);
+                await encrypting.CompleteAsync(cancellationToken);
+                file.Flush(flushToDisk: true);
+            }
+
+            // The file may have been deleted (or replaced) while it was copied; then the copy must not bring it back.
+            if (!await StillHasHeaderAsync(path, header, cancellationToken))
+            {
+                return false;
+            }
+
+            File.Move(temporary, path, overwrite: true);
+            return true;
+        }
+        finally
+        {
+            await source.DisposeAsync();
+            File.Delete(temporary);
+        }
     }
+
+    private static async Task<bool> StillHasHeaderAsync(string path, byte[] header, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
+            byte[] now = new byte[header.Length];
+            int read = await file.ReadAtLeastAsync(now, now.Length, throwOnEndOfStream: false, cancellationToken);
+            return read == header.Length && now.AsSpan().SequenceEqual(header);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The plaintext length an encrypted file of <paramref name="fileLength"/> bytes holds; -1 when no length fits.</summary>
+    internal static long PlaintextLengthOf(long fileLength, int chunkSize)
+    {
+        long body = fileLength - EncryptedArtifactFormat.HeaderSize;
+        if (body < EncryptedArtifactFormat.TagSize)
+        {
+            return -1;
+        }
+
+        long chunks = (body + chunkSize + EncryptedArtifactFormat.TagSize - 1) / (chunkSize + EncryptedArtifactFormat.TagSize);
+        return body - (chunks * EncryptedArtifactFormat.TagSize);
+    }
+
+    /// <summary>Keys are relative paths of lowercase letters, digits, '.', '_', '-' and '/'; nothing can climb out of the root.</summary>
+    private string PathFor(string key) =>
+        IsValidKey(key) ? Path.Combine(_root, key) : throw new ArgumentException($"'{key}' is not a valid artifact key.", nameof(key));
+
+    internal static bool IsValidKey(string key) =>
+        !string.IsNullOrEmpty(key)
+        && key.Length <= 400
+        && !key.StartsWith('/')
+        && !key.Contains("..", StringComparison.Ordinal)
+        && key.AsSpan().IndexOfAnyExcept("abcdefghijklmnopqrstuvwxyz0123456789._-/") < 0;
 
     private sealed class LocalWrite : ArtifactWrite
     {

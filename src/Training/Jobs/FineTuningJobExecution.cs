@@ -30,6 +30,7 @@ public sealed partial class FineTuningJobExecution(
     TrainingDevice device,
     BaseModelCatalog baseModels,
     TimeProvider clock,
+    Microsoft.Extensions.Options.IOptions<JobsOptions> jobsOptions,
     ILogger<FineTuningJobExecution> logger)
 {
     /// <summary>
@@ -88,7 +89,7 @@ public sealed partial class FineTuningJobExecution(
             Device = device.Device,
         };
 
-        var reporter = new JobProgressReporter(jobId, hyperparameters.Epochs, resume?.GlobalStep ?? 0, lease, events, artifacts, clock, scopes);
+        var reporter = new JobProgressReporter(jobId, hyperparameters.Epochs, resume?.GlobalStep ?? 0, lease, events, artifacts, clock, scopes, jobsOptions.Value.Checkpoints);
         TrainingResult result;
         await TrainingGate.WaitAsync(cancellationToken);
         try

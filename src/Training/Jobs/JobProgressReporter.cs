@@ -28,6 +28,7 @@ internal sealed class JobProgressReporter : ITrainingObserver
     private readonly IArtifactStore _artifacts;
     private readonly TimeProvider _clock;
     private readonly IServiceScopeFactory _scopes;
+    private readonly CheckpointRetentionOptions _retention;
     private readonly Channel<Func<CancellationToken, Task>> _writes = Channel.CreateUnbounded<Func<CancellationToken, Task>>(new() { SingleReader = true });
     private readonly Task _writer;
     private readonly Stopwatch _sinceStart = Stopwatch.StartNew();
@@ -36,8 +37,10 @@ internal sealed class JobProgressReporter : ITrainingObserver
     private TimeSpan _lastStepEvent = TimeSpan.Zero;
 
     public JobProgressReporter(
-        string jobId, int epochs, long firstStep, JobLease lease, JobEventLog events, IArtifactStore artifacts, TimeProvider clock, IServiceScopeFactory scopes)
+        string jobId, int epochs, long firstStep, JobLease lease, JobEventLog events, IArtifactStore artifacts, TimeProvider clock, IServiceScopeFactory scopes,
+        CheckpointRetentionOptions retention)
     {
+        _retention = retention;
         _scopes = scopes;
         _jobId = jobId;
         _epochs = epochs;
@@ -137,32 +140,53 @@ internal sealed class JobProgressReporter : ITrainingObserver
         }, release: false, cancellationToken);
         if (saved)
         {
-            await RetireOlderCheckpointsAsync(record.Epoch, cancellationToken);
+            await RetireOlderCheckpointsAsync(cancellationToken);
         }
     }
 
     /// <summary>
-    /// Removes the files of the job's earlier checkpoints once a newer one is stored: the newest holds the last
-    /// weights, the best weights and the optimizer state, which is all that resume and publishing read. An encoder's
-    /// checkpoint is about 360 MB (22 M parameters, twice, plus two AdamW moments), so keeping one per epoch would
-    /// fill a disk quickly. The rows stay, as the job's history, with no file. The row is updated before the file is
-    /// deleted: a crash in between leaves an unreferenced file, never a row that points at nothing.
+    /// Removes the files of the job's checkpoints that <see cref="CheckpointRetentionOptions"/> does not keep once a
+    /// newer one is stored. The newest holds the last weights, the best weights and the optimizer state, which is all
+    /// that resume and publishing read; an encoder's checkpoint is about 360 MB (22 M parameters, twice, plus two
+    /// AdamW moments), so keeping one per epoch would fill a disk quickly. The rows stay, as the job's history, with
+    /// no file. The row is updated before the file is deleted: a crash in between leaves an unreferenced file (which
+    /// the orphan collection removes), never a row that points at nothing.
     /// </summary>
-    private async Task RetireOlderCheckpointsAsync(int newestEpoch, CancellationToken cancellationToken)
+    private async Task RetireOlderCheckpointsAsync(CancellationToken cancellationToken)
     {
         await using var scope = _scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
-        var older = db.JobCheckpoints.Where(c => c.JobId == _jobId && c.Epoch < newestEpoch && c.ArtifactKey != null);
-        var keys = await older.Select(c => c.ArtifactKey!).ToListAsync(cancellationToken);
-        if (keys.Count == 0)
+        var stored = await db.JobCheckpoints
+            .Where(c => c.JobId == _jobId && c.ArtifactKey != null)
+            .Select(c => new { c.Id, c.Epoch, c.MetricsJson, c.ArtifactKey })
+            .ToListAsync(cancellationToken);
+        var keep = stored.OrderByDescending(c => c.Epoch).Take(_retention.KeepLast).Select(c => c.Id).ToHashSet();
+        if (_retention.KeepBest)
+        {
+            // The trainer's criterion: the highest validation macro-F1, the earliest epoch on a tie.
+            var best = stored
+                .Select(c => (c.Id, c.Epoch, F1: JobEventLog.Deserialize<JobMetrics>(c.MetricsJson)?.ValidationMacroF1))
+                .Where(c => c.F1 is not null)
+                .OrderByDescending(c => c.F1).ThenBy(c => c.Epoch)
+                .FirstOrDefault();
+            if (best.F1 is not null)
+            {
+                keep.Add(best.Id);
+            }
+        }
+
+        var retire = stored.Where(c => !keep.Contains(c.Id)).ToList();
+        if (retire.Count == 0)
         {
             return;
         }
 
-        await older.ExecuteUpdateAsync(set => set.SetProperty(c => c.ArtifactKey, (string?)null), cancellationToken);
-        foreach (string key in keys)
+        var ids = retire.Select(c => c.Id).ToList();
+        await db.JobCheckpoints.Where(c => ids.Contains(c.Id))
+            .ExecuteUpdateAsync(set => set.SetProperty(c => c.ArtifactKey, (string?)null), cancellationToken);
+        foreach (var checkpoint in retire)
         {
-            _artifacts.Delete(key);
+            _artifacts.Delete(checkpoint.ArtifactKey!);
         }
     }
 

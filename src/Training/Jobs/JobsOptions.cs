@@ -17,11 +17,13 @@ public enum ProcessRole
 ///   "LeaseSeconds": 60,               // a job's lease on its row, renewed while it runs
 ///   "ShutdownTimeoutSeconds": 30,     // how long a stopping worker waits for its job to checkpoint and yield
 ///   "HangfireSchema": "hangfire",     // PostgreSQL schema of Hangfire's tables
-///   "MaxLabels": 10000                // a job with more labels is refused (a label column that holds ids, not intents)
+///   "MaxLabels": 10000,               // a job with more labels is refused (a label column that holds ids, not intents)
+///   "Checkpoints": { "KeepLast": 1, "KeepBest": false },          // checkpoint files a job keeps; older ones are deleted
+///   "Maintenance": { "Cron": "17 * * * *", "OrphanGracePeriod": "1.00:00:00" }   // orphan artifact GC and key rotation
 /// }
 /// </code>
 /// </summary>
-public sealed class JobsOptions
+public sealed class JobsOptions : System.ComponentModel.DataAnnotations.IValidatableObject
 {
     public const string SectionName = "Jobs";
 
@@ -42,7 +44,57 @@ public sealed class JobsOptions
 
     public string HangfireSchema { get; set; } = "hangfire";
 
+    public CheckpointRetentionOptions Checkpoints { get; set; } = new();
+
+    public ArtifactMaintenanceOptions Maintenance { get; set; } = new();
+
     public bool RunsWorker => Role is ProcessRole.All or ProcessRole.Worker;
 
     public bool ServesApi => Role is ProcessRole.All or ProcessRole.Api;
+
+    public IEnumerable<System.ComponentModel.DataAnnotations.ValidationResult> Validate(System.ComponentModel.DataAnnotations.ValidationContext validationContext)
+    {
+        if (Checkpoints.KeepLast is < 1 or > 1000)
+        {
+            yield return new("Jobs:Checkpoints:KeepLast must be between 1 and 1000: resuming a job needs its newest checkpoint.", ["Checkpoints"]);
+        }
+
+        if (Maintenance.OrphanGracePeriod < ArtifactMaintenanceOptions.MinimumOrphanGracePeriod)
+        {
+            yield return new(
+                $"Jobs:Maintenance:OrphanGracePeriod must be at least {ArtifactMaintenanceOptions.MinimumOrphanGracePeriod}: a file younger than that may be "
+                + "an upload or a checkpoint whose row is about to be written.",
+                ["Maintenance"]);
+        }
+    }
+}
+
+/// <summary>
+/// Which checkpoint files a job keeps (<c>Jobs:Checkpoints</c>); the rows of the others stay as the job's history,
+/// with no file. Each checkpoint already holds the best weights so far besides the last ones, so the newest alone is
+/// all that resuming and publishing need.
+/// </summary>
+public sealed class CheckpointRetentionOptions
+{
+    /// <summary>How many of the newest checkpoint files to keep (at least 1: resume reads the newest).</summary>
+    public int KeepLast { get; set; } = 1;
+
+    /// <summary>Also keep the file of the epoch with the best validation macro-F1 (the trainer's own criterion), when it is not among the newest.</summary>
+    public bool KeepBest { get; set; }
+}
+
+/// <summary>The recurring artifact maintenance job (<c>Jobs:Maintenance</c>): orphan collection and encryption key rotation.</summary>
+public sealed class ArtifactMaintenanceOptions
+{
+    /// <summary>The shortest grace period accepted.</summary>
+    public static readonly TimeSpan MinimumOrphanGracePeriod = TimeSpan.FromMinutes(10);
+
+    /// <summary>When it runs, as a cron expression (UTC); empty turns the recurring job off. Default: hourly, at minute 17.</summary>
+    public string? Cron { get; set; } = "17 * * * *";
+
+    /// <summary>
+    /// A file no row references is deleted only once it is older than this: a write is stored first and recorded
+    /// after, so a younger file may be one whose row is being written.
+    /// </summary>
+    public TimeSpan OrphanGracePeriod { get; set; } = TimeSpan.FromDays(1);
 }

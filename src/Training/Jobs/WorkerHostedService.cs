@@ -14,6 +14,7 @@ internal sealed partial class WorkerHostedService(
     JobStorage storage,
     JobActivator activator,
     IOptions<JobsOptions> options,
+    IOptions<TextClassification.Persistence.PersistenceOptions> persistence,
     ILogger<WorkerHostedService> logger) : IHostedService, IDisposable
 {
     private BackgroundJobServer? _server;
@@ -39,6 +40,7 @@ internal sealed partial class WorkerHostedService(
                 Activator = activator,
             },
             storage);
+        ArtifactMaintenanceJob.Schedule(storage, jobs, persistence.Value);
         LogStarted(logger, jobs.WorkerCount);
         return Task.CompletedTask;
     }

@@ -154,6 +154,62 @@ public sealed class ArtifactEncryptionKeyCheckTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task With_the_key_check_file_deleted_a_wrong_key_is_still_refused_by_trying_it_on_an_artifact()
+    {
+        string key = NewBase64Key();
+        await StartAndWriteAsync(key, "datasets/d.jsonl");
+        File.Delete(KeyCheckFile);
+        string wrong = NewBase64Key();
+
+        using (var host = BuildHost(wrong))
+        {
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+            Assert.Contains(_data.Combine("artifacts/datasets/d.jsonl"), error.Message);
+            Assert.Contains(ArtifactEncryptionKey.Parse(key).Id, error.Message);
+            Assert.Contains(ArtifactEncryptionKey.Parse(wrong).Id, error.Message);
+            Assert.Contains("encryption key check file is missing", error.Message);
+        }
+
+        Assert.False(File.Exists(KeyCheckFile));
+
+        await StartAndStopAsync(key);
+        Assert.True(File.Exists(KeyCheckFile));
+        Assert.Contains(_logs.Messages, m => m.Contains("(created after 1 artifact(s) opened with the configured keys", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task With_the_key_check_file_deleted_an_artifact_that_names_the_key_but_does_not_decrypt_with_it_stops_the_host()
+    {
+        string key = NewBase64Key();
+        await StartAndWriteAsync(key, "datasets/d.jsonl");
+        File.Delete(KeyCheckFile);
+        string artifact = _data.Combine("artifacts/datasets/d.jsonl");
+        byte[] content = await File.ReadAllBytesAsync(artifact);
+        content[40] ^= 0x01;
+        await File.WriteAllBytesAsync(artifact, content);
+
+        using var host = BuildHost(key);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+
+        Assert.Contains("do not decrypt with the configured key", error.Message);
+        Assert.Contains(artifact, error.Message);
+        Assert.False(File.Exists(KeyCheckFile));
+    }
+
+    private async Task StartAndWriteAsync(string encryptionKey, string artifactKey)
+    {
+        using var host = BuildHost(encryptionKey);
+        await host.StartAsync();
+        await using (var write = host.Services.GetRequiredService<IArtifactStore>().BeginWrite(artifactKey))
+        {
+            await write.WriteAsync(RandomNumberGenerator.GetBytes(1000));
+            await write.CommitAsync();
+        }
+
+        await host.StopAsync();
+    }
+
     private static string NewBase64Key() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
     private async Task StartAndStopAsync(string? encryptionKey)
