@@ -20,9 +20,6 @@ internal static partial class FineTuningJobsEndpoints
     private const int DefaultPageSize = 20;
     private const int MaxPageSize = 100;
 
-    /// <summary>The audit action of <c>DELETE …/checkpoints</c> (kept here until <see cref="AuditLog.Actions"/> lists it).</summary>
-    private const string DeleteCheckpointsAction = "fine_tuning_job.checkpoints_delete";
-
     public static IEndpointRouteBuilder MapFineTuningJobsEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/fine-tuning/jobs").WithTags("Fine-tuning jobs").RequireScope(ApiScopes.TrainPolicy);
@@ -255,7 +252,7 @@ internal static partial class FineTuningJobsEndpoints
         var freed = new JobCheckpointsDeletedResponse("fine_tuning.job.checkpoints.deleted", id, files.Count, files.Sum(f => f.SizeBytes));
         if (files.Count > 0)
         {
-            audit.Add(DeleteCheckpointsAction, AuditLog.Resources.FineTuningJob, id, new()
+            audit.Add(AuditLog.Actions.JobCheckpointsDelete, AuditLog.Resources.FineTuningJob, id, new()
             {
                 ["files_deleted"] = freed.FilesDeleted.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["bytes_freed"] = freed.BytesFreed.ToString(System.Globalization.CultureInfo.InvariantCulture),

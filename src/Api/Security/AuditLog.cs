@@ -23,6 +23,7 @@ internal sealed class AuditLog(ServiceDbContext db, IHttpContextAccessor http, T
         public const string BaseModelDelete = "base_model.delete";
         public const string JobCreate = "fine_tuning_job.create";
         public const string JobCancel = "fine_tuning_job.cancel";
+        public const string JobCheckpointsDelete = "fine_tuning_job.checkpoints_delete";
         public const string ModelVersionDelete = "model_version.delete";
         public const string AliasSet = "model_alias.set";
         public const string AliasDelete = "model_alias.delete";
