@@ -331,5 +331,5 @@ internal static class EncoderServingBenchmark
 
     private static int RunsInFlight(int threads) => Math.Max(1, Environment.ProcessorCount / threads);
 
-    private static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+    internal static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 }

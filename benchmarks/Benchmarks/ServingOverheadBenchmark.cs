@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using static TextClassification.Benchmarks.EncoderServingBenchmark;
 using static TextClassification.Benchmarks.ServingBenchmark;
 
 namespace TextClassification.Benchmarks;
@@ -144,8 +143,6 @@ internal static class ServingOverheadBenchmark
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    internal static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
-
     private static bool OnPath(string program) => Locate(program) is not null;
 
     /// <summary>A program on PATH, or among the .NET global tools (~/.dotnet/tools, where dotnet-counters installs).</summary>
@@ -221,13 +218,7 @@ internal static class ServingOverheadBenchmark
 
         public static async Task<FloorProcess> StartAsync(int labels)
         {
-            int port;
-            using (var listener = new TcpListener(IPAddress.Loopback, 0))
-            {
-                listener.Start();
-                port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            }
-
+            int port = ServiceProcess.FreePort();
             var start = new ProcessStartInfo("dotnet")
             {
                 ArgumentList = { typeof(FloorServer).Assembly.Location, "floor", port.ToString(CultureInfo.InvariantCulture), labels.ToString(CultureInfo.InvariantCulture) },

@@ -42,8 +42,8 @@ public sealed record ApiKeyResponse(
     /// <summary>The key as listed, with the limit it is held to: its own, else <paramref name="defaultLimit"/>.</summary>
     public static ApiKeyResponse From(ApiKey key, RateLimit defaultLimit) => new(
         key.Id, "api_key", key.Name, ApiScopes.Names(key.Scopes).ToList(), key.Prefix, key.CreatedBy, key.CreatedAt, key.ExpiresAt, key.RevokedAt, key.LastUsedAt,
-        key.RateLimitRequestsPerSecond is { } perSecond
-            ? new RateLimitResponse(perSecond, key.RateLimitBurst ?? Math.Max(1, perSecond), false)
+        Security.RateLimit.Stored(key.RateLimitRequestsPerSecond, key.RateLimitBurst) is { } own
+            ? new RateLimitResponse(own.RequestsPerSecond, own.Burst, false)
             : new RateLimitResponse(defaultLimit.RequestsPerSecond, defaultLimit.Burst, true));
 }
 

@@ -50,6 +50,7 @@ internal sealed class ApiKeyAuthenticationHandler(
             return malformed is null ? AuthenticateResult.NoResult() : AuthenticateResult.Fail(malformed);
         }
 
+        // One bound for keys from a header or the dashboard's cookie: a secret is 47 characters.
         if (secret.Length > 256)
         {
             return AuthenticateResult.Fail("The API key is not valid.");
@@ -84,8 +85,7 @@ internal sealed class ApiKeyAuthenticationHandler(
                 await db.ApiKeys.Where(k => k.Id == key.Id).ExecuteUpdateAsync(set => set.SetProperty(k => k.LastUsedAt, now), Context.RequestAborted);
             }
 
-            var limit = key.RateLimitRequestsPerSecond is { } perSecond ? new RateLimit(perSecond, key.RateLimitBurst ?? Math.Max(1, perSecond)) : (RateLimit?)null;
-            valid = new AuthenticatedApiKey(key.Id, key.Scopes, key.ExpiresAt, limit);
+            valid = new AuthenticatedApiKey(key.Id, key.Scopes, key.ExpiresAt, RateLimit.Stored(key.RateLimitRequestsPerSecond, key.RateLimitBurst));
             cache.Add(cacheKey, valid);
         }
 
@@ -146,7 +146,7 @@ internal sealed class ApiKeyAuthenticationHandler(
             return false;
         }
 
-        if (string.IsNullOrEmpty(secret) || secret.Length > 256)
+        if (string.IsNullOrEmpty(secret))
         {
             malformed = "The API key is not valid.";
             secret = null;

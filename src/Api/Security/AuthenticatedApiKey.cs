@@ -10,6 +10,13 @@ namespace TextClassification.Api.Security;
 public readonly record struct RateLimit(int RequestsPerSecond, int Burst)
 {
     public bool Limits => RequestsPerSecond > 0;
+
+    /// <summary>
+    /// A key's own limit as its row stores it, or null where the row has none (the default applies). The API always
+    /// stores a burst with a rate; a row without one gets a burst of one second's requests.
+    /// </summary>
+    public static RateLimit? Stored(int? requestsPerSecond, int? burst) =>
+        requestsPerSecond is { } perSecond ? new RateLimit(perSecond, burst ?? Math.Max(1, perSecond)) : null;
 }
 
 /// <summary>

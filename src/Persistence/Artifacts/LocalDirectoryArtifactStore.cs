@@ -17,7 +17,6 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
     private const string TemporarySuffix = ".partial";
     private readonly string _root;
     private readonly ArtifactEncryptionKeyRing _keys;
-    private readonly ArtifactEncryptionKey? _encryptionKey;
 
     public LocalDirectoryArtifactStore(IOptions<PersistenceOptions> options)
         : this(options.Value.ResolvedArtifactsDirectory, options.Value.ResolveEncryptionKeys())
@@ -37,7 +36,6 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
     {
         _root = Path.GetFullPath(rootDirectory);
         _keys = keys;
-        _encryptionKey = keys.Current;
         Directory.CreateDirectory(_root);
     }
 
@@ -48,7 +46,7 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
     {
         string path = PathFor(key);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        return new LocalWrite(key, path, $"{path}.{Guid.NewGuid():N}{TemporarySuffix}", _encryptionKey);
+        return new LocalWrite(key, path, $"{path}.{Guid.NewGuid():N}{TemporarySuffix}", _keys.Current);
     }
 
     public async Task<Stream> OpenReadAsync(string key, string expectedSha256, long expectedSizeBytes, CancellationToken cancellationToken = default)
@@ -114,7 +112,7 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
     private async Task<Stream> OpenEncryptedAsync(
         string key, FileStream file, string expectedSha256, long expectedSizeBytes, CancellationToken cancellationToken)
     {
-        if (_encryptionKey is null && _keys.Previous.Count == 0)
+        if (_keys.Current is null && _keys.Previous.Count == 0)
         {
             throw new ArtifactEncryptionKeyException(key,
                 $"Artifact '{key}' is encrypted, but no encryption key is configured: set Persistence:EncryptionKey to the key it was written with.");
@@ -210,7 +208,7 @@ public sealed class LocalDirectoryArtifactStore : IArtifactStore
 
     public async Task<bool> ReencryptAsync(string key, CancellationToken cancellationToken = default)
     {
-        var current = _encryptionKey
+        var current = _keys.Current
             ?? throw new InvalidOperationException("Re-encrypting artifacts needs Persistence:EncryptionKey: the key to encrypt them with.");
         string path = PathFor(key);
         byte[] header = new byte[EncryptedArtifactFormat.HeaderSize];
