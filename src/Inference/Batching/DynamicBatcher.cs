@@ -34,7 +34,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
     private readonly SemaphoreSlim runSlots;
     private readonly Task loop;
 
-    public DynamicBatcher(ClassifierSession session, string model, int version, int maxBatchSize, TimeSpan maxQueueDelay, int concurrentRuns, ServingMetrics metrics)
+    public DynamicBatcher(ClassifierSession session, int maxBatchSize, TimeSpan maxQueueDelay, int concurrentRuns, ServingMetrics.ModelSeries metrics)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(concurrentRuns, 1);
@@ -42,7 +42,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
         this.maxBatchSize = maxBatchSize;
         maxQueueDelayTicks = (long)(maxQueueDelay.TotalSeconds * Stopwatch.Frequency);
         this.concurrentRuns = concurrentRuns;
-        this.metrics = metrics.For(model, version);
+        this.metrics = metrics;
         runSlots = new SemaphoreSlim(concurrentRuns, concurrentRuns);
         loop = Task.Run(LoopAsync);
     }

@@ -18,7 +18,7 @@ public sealed class LoadedModel
         bool quantized,
         DateTimeOffset loadedAt,
         int maxBatchSize,
-        ServingMetrics metrics)
+        ServingMetrics.ModelSeries series)
     {
         Name = name;
         Version = version;
@@ -28,7 +28,7 @@ public sealed class LoadedModel
         Quantized = quantized;
         LoadedAt = loadedAt;
         MaxBatchSize = maxBatchSize;
-        Series = metrics.For(name, version);
+        Series = series;
         Touch();
     }
 

@@ -313,17 +313,16 @@ public sealed partial class ModelRegistry : IAsyncDisposable
         }
 
         LogWarmedUp(logger, name, version, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        var series = metrics.For(name, version);
         var batcher = options.BatchingEnabled
             ? new DynamicBatcher(
                 session,
-                name,
-                version,
                 options.MaxBatchSize,
                 TimeSpan.FromMicroseconds(options.MaxQueueDelayMicroseconds),
                 sessions.ConcurrentRuns(session.ExecutionProvider),
-                metrics)
+                series)
             : null;
-        return new LoadedModel(name, version, session, batcher, size.Value, quantized, time.GetUtcNow(), options.MaxBatchSize, metrics);
+        return new LoadedModel(name, version, session, batcher, size.Value, quantized, time.GetUtcNow(), options.MaxBatchSize, series);
     }
 
     /// <summary>Evicts least recently used versions until the loaded ones fit the budget; <paramref name="keep"/> always stays.</summary>

@@ -29,7 +29,7 @@ public sealed class DynamicBatcherTests
     public async Task Many_concurrent_requests_each_get_their_own_rows_in_order()
     {
         var session = NewSession();
-        await using var batcher = new DynamicBatcher(session, "m", 1, maxBatchSize: 8, TimeSpan.FromMilliseconds(2), concurrentRuns: 2, new ServingMetrics());
+        await using var batcher = new DynamicBatcher(session, maxBatchSize: 8, TimeSpan.FromMilliseconds(2), concurrentRuns: 2, new ServingMetrics().For("m", 1));
 
         var requests = Enumerable.Range(0, 200).Select(TextsFor).ToArray();
         var results = await Task.WhenAll(requests.Select(texts => Task.Run(() => batcher.SubmitAsync(texts, CancellationToken.None))));
@@ -46,7 +46,7 @@ public sealed class DynamicBatcherTests
     public async Task A_request_larger_than_the_batch_is_split_and_reassembled_in_order()
     {
         var session = NewSession();
-        await using var batcher = new DynamicBatcher(session, "m", 1, maxBatchSize: 3, TimeSpan.Zero, concurrentRuns: 2, new ServingMetrics());
+        await using var batcher = new DynamicBatcher(session, maxBatchSize: 3, TimeSpan.Zero, concurrentRuns: 2, new ServingMetrics().For("m", 1));
         var texts = Enumerable.Range(0, 11).Select(i => Words[i % Words.Length]).ToArray();
 
         var logits = await batcher.SubmitAsync(texts, CancellationToken.None);
@@ -59,7 +59,7 @@ public sealed class DynamicBatcherTests
     public async Task Cancelled_requests_leave_the_others_in_their_batches_untouched()
     {
         var session = NewSession();
-        await using var batcher = new DynamicBatcher(session, "m", 1, maxBatchSize: 16, TimeSpan.FromMilliseconds(5), concurrentRuns: 1, new ServingMetrics());
+        await using var batcher = new DynamicBatcher(session, maxBatchSize: 16, TimeSpan.FromMilliseconds(5), concurrentRuns: 1, new ServingMetrics().For("m", 1));
         var requests = Enumerable.Range(0, 60).Select(TextsFor).ToArray();
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
@@ -116,7 +116,7 @@ public sealed class DynamicBatcherTests
     public async Task A_disposed_batcher_finishes_what_was_queued_and_refuses_new_requests()
     {
         var session = NewSession();
-        var batcher = new DynamicBatcher(session, "m", 1, maxBatchSize: 4, TimeSpan.FromMilliseconds(1), concurrentRuns: 1, new ServingMetrics());
+        var batcher = new DynamicBatcher(session, maxBatchSize: 4, TimeSpan.FromMilliseconds(1), concurrentRuns: 1, new ServingMetrics().For("m", 1));
         var queued = Enumerable.Range(0, 10).Select(i => batcher.SubmitAsync(TextsFor(i), CancellationToken.None)).ToArray();
 
         await batcher.DisposeAsync();
