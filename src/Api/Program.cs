@@ -7,16 +7,23 @@ using TextClassification.Inference;
 using TextClassification.Persistence;
 using TextClassification.Training;
 using TextClassification.Training.Jobs;
+using TextClassification.Training.Jobs.TrainingProcess;
 
 if (MaintenanceCommands.IsRequested(args))
 {
     return await MaintenanceCommands.RunAsync(args);
 }
 
+if (TrainingProcessHost.IsRequested(args))
+{
+    // A worker's training child process: one job, given on stdin (see TrainingProcessSupervisor).
+    return await TrainingProcessHost.RunAsync();
+}
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddPersistence();
-builder.Services.AddTraining();
+builder.Services.AddTraining(serviceExecutable: typeof(Program).Assembly);
 builder.Services.AddInference();
 builder.Services.AddApiHost();
 

@@ -19,7 +19,12 @@ public static class TrainingServiceCollectionExtensions
     /// worker-only processes can run on separate machines) or on in-memory storage with the embedded SQLite default
     /// (one process; the database stays the source of truth and lost jobs are re-enqueued at start-up).
     /// </summary>
-    public static IServiceCollection AddTraining(this IServiceCollection services)
+    /// <param name="services">The service collection.</param>
+    /// <param name="serviceExecutable">
+    /// The service's entry assembly, which a worker starts again as a training child process
+    /// (<see cref="TrainingIsolation.ChildProcess"/>); null where this process never supervises training.
+    /// </param>
+    public static IServiceCollection AddTraining(this IServiceCollection services, System.Reflection.Assembly? serviceExecutable = null)
     {
         services.AddOptions<TrainingOptions>()
             .BindConfiguration(TrainingOptions.SectionName)
@@ -76,6 +81,13 @@ public static class TrainingServiceCollectionExtensions
         services.AddSingleton<JobLease>();
         services.AddScoped<FineTuningJobScheduler>();
         services.AddTransient<FineTuningJobExecution>();
+        services.AddSingleton<TrainingHeartbeat>();
+        services.AddSingleton(new Jobs.TrainingProcess.TrainingProcessExecutable(serviceExecutable));
+        services.AddTransient<Jobs.TrainingProcess.TrainingProcessSupervisor>();
+        services.AddTransient<IFineTuningJobExecution>(provider =>
+            provider.GetRequiredService<IOptions<JobsOptions>>().Value.TrainingProcess.Isolation == TrainingIsolation.InProcess
+                ? provider.GetRequiredService<FineTuningJobExecution>()
+                : provider.GetRequiredService<Jobs.TrainingProcess.TrainingProcessSupervisor>());
         services.AddTransient<FineTuningJobRunner>();
         services.AddTransient<ArtifactMaintenanceJob>();
         services.AddHostedService<BackgroundJobRecoveryService>();

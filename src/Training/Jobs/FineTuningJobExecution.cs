@@ -23,6 +23,7 @@ public sealed record PublishedModel(string Model, int Version);
 /// and a job that already published returns that version instead of publishing twice.
 /// </summary>
 public sealed partial class FineTuningJobExecution(
+    TrainingHeartbeat heartbeat,
     IServiceScopeFactory scopes,
     IArtifactStore artifacts,
     JobLease lease,
@@ -31,7 +32,7 @@ public sealed partial class FineTuningJobExecution(
     BaseModelCatalog baseModels,
     TimeProvider clock,
     Microsoft.Extensions.Options.IOptions<JobsOptions> jobsOptions,
-    ILogger<FineTuningJobExecution> logger)
+    ILogger<FineTuningJobExecution> logger) : IFineTuningJobExecution
 {
     /// <summary>
     /// One training at a time per process: each run already uses every core. (Repeatability does not depend on it:
@@ -89,7 +90,7 @@ public sealed partial class FineTuningJobExecution(
             Device = device.Device,
         };
 
-        var reporter = new JobProgressReporter(jobId, hyperparameters.Epochs, resume?.GlobalStep ?? 0, lease, events, artifacts, clock, scopes, jobsOptions.Value.Checkpoints);
+        var reporter = new JobProgressReporter(jobId, hyperparameters.Epochs, resume?.GlobalStep ?? 0, lease, events, artifacts, clock, scopes, jobsOptions.Value.Checkpoints, heartbeat);
         TrainingResult result;
         await TrainingGate.WaitAsync(cancellationToken);
         try
@@ -115,6 +116,7 @@ public sealed partial class FineTuningJobExecution(
             await reporter.CompleteAsync();
         }
 
+        heartbeat.Beat();
         LogTrained(logger, jobId, result.EpochsRun, result.BestEpoch, result.TrainingSeconds);
         if (result.Evaluation is { } evaluation)
         {
@@ -135,6 +137,7 @@ public sealed partial class FineTuningJobExecution(
             cancellationToken,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
+        heartbeat.Beat();
         await events.AppendAsync(jobId, "info", JobEventTypes.Exported, Describe(exported), new
         {
             parity_max_abs_difference = exported.Parity.MaxAbsDifference,

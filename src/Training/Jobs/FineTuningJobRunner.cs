@@ -8,8 +8,8 @@ namespace TextClassification.Training.Jobs;
 /// <summary>
 /// The Hangfire entry point of a fine-tuning job. It takes only the job id and decides everything from the job's
 /// row: it claims a lease (a duplicate delivery exits), keeps the lease alive and watches the cancel flag while
-/// <see cref="FineTuningJobExecution"/> trains, and writes exactly one outcome. A worker shutdown puts the job back
-/// in the queue, and the next worker resumes it from its last checkpoint.
+/// <see cref="IFineTuningJobExecution"/> trains (in a child process by default), and writes exactly one outcome. A
+/// worker shutdown puts the job back in the queue, and the next worker resumes it from its last checkpoint.
 /// </summary>
 /// <remarks>
 /// Retries are for infrastructure failures only (the database unreachable mid-job); failures of the job itself are
@@ -19,7 +19,7 @@ namespace TextClassification.Training.Jobs;
 public sealed partial class FineTuningJobRunner(
     JobLease lease,
     TrainingDevice trainingDevice,
-    FineTuningJobExecution execution,
+    IFineTuningJobExecution execution,
     IBackgroundJobClient backgroundJobs,
     JobEventLog events,
     TimeProvider clock,
@@ -115,7 +115,7 @@ public sealed partial class FineTuningJobRunner(
     /// Which exceptions end the job as failed. Database and storage outages are not the job's fault: they propagate,
     /// the lease runs out, and Hangfire's retry resumes the job from its checkpoint.
     /// </summary>
-    private static (string Code, string Message)? Describe(Exception e) => e switch
+    internal static (string Code, string Message)? Describe(Exception e) => e switch
     {
         TrainingFailedException failed => (failed.Code, failed.Message),
         ArtifactIntegrityException or ArtifactNotFoundException => (TrainingFailedException.ArtifactCorrupted, e.Message),

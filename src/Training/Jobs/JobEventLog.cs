@@ -17,6 +17,7 @@ public static class JobEventTypes
     public const string Exported = "exported";
     public const string Warning = "warning";
     public const string Message = "message";
+    public const string TrainingProcess = "training_process";
 }
 
 /// <summary>

@@ -26,8 +26,11 @@ public enum LeaseClaim
 /// </summary>
 public sealed class JobLease(IServiceScopeFactory scopes, TimeProvider clock, IOptions<JobsOptions> options)
 {
-    /// <summary>Identifies this execution: the machine, the process and this delivery.</summary>
-    public string Owner { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    /// <summary>
+    /// Identifies the holder: the machine, the process and a random part. A job's training child process is given its
+    /// worker's owner, so that its writes pass the same lease checks as the worker's own.
+    /// </summary>
+    public string Owner { get; init; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
 
     public TimeSpan Duration => TimeSpan.FromSeconds(options.Value.LeaseSeconds);
 

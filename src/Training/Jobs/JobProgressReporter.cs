@@ -29,6 +29,7 @@ internal sealed class JobProgressReporter : ITrainingObserver
     private readonly TimeProvider _clock;
     private readonly IServiceScopeFactory _scopes;
     private readonly CheckpointRetentionOptions _retention;
+    private readonly TrainingHeartbeat _heartbeat;
     private readonly Channel<Func<CancellationToken, Task>> _writes = Channel.CreateUnbounded<Func<CancellationToken, Task>>(new() { SingleReader = true });
     private readonly Task _writer;
     private readonly Stopwatch _sinceStart = Stopwatch.StartNew();
@@ -38,8 +39,9 @@ internal sealed class JobProgressReporter : ITrainingObserver
 
     public JobProgressReporter(
         string jobId, int epochs, long firstStep, JobLease lease, JobEventLog events, IArtifactStore artifacts, TimeProvider clock, IServiceScopeFactory scopes,
-        CheckpointRetentionOptions retention)
+        CheckpointRetentionOptions retention, TrainingHeartbeat heartbeat)
     {
+        _heartbeat = heartbeat;
         _retention = retention;
         _scopes = scopes;
         _jobId = jobId;
@@ -54,6 +56,7 @@ internal sealed class JobProgressReporter : ITrainingObserver
 
     public void OnStep(TrainingStep step)
     {
+        _heartbeat.Beat();
         var now = _sinceStart.Elapsed;
         if (_lastProgress is null || now - _lastProgress >= ProgressInterval || step.Step == step.TotalSteps)
         {
@@ -77,6 +80,7 @@ internal sealed class JobProgressReporter : ITrainingObserver
 
     public void OnEpoch(EpochMetrics metrics)
     {
+        _heartbeat.Beat();
         var latest = new JobMetrics(Round(metrics.TrainLoss), Round(metrics.ValidationLoss), Round(metrics.ValidationAccuracy), Round(metrics.ValidationMacroF1));
         Enqueue(token => _lease.UpdateAsync(_jobId, (job, db) =>
         {

@@ -19,7 +19,8 @@ public enum ProcessRole
 ///   "HangfireSchema": "hangfire",     // PostgreSQL schema of Hangfire's tables
 ///   "MaxLabels": 10000,               // a job with more labels is refused (a label column that holds ids, not intents)
 ///   "Checkpoints": { "KeepLast": 1, "KeepBest": false },          // checkpoint files a job keeps; older ones are deleted
-///   "Maintenance": { "Cron": "17 * * * *", "OrphanGracePeriod": "1.00:00:00" }   // orphan artifact GC and key rotation
+///   "Maintenance": { "Cron": "17 * * * *", "OrphanGracePeriod": "1.00:00:00" },  // orphan artifact GC and key rotation
+///   "TrainingProcess": { "Isolation": "ChildProcess", "MemoryLimitMegabytes": null, "HangTimeout": "00:10:00" }
 /// }
 /// </code>
 /// </summary>
@@ -48,6 +49,8 @@ public sealed class JobsOptions : System.ComponentModel.DataAnnotations.IValidat
 
     public ArtifactMaintenanceOptions Maintenance { get; set; } = new();
 
+    public TrainingProcessOptions TrainingProcess { get; set; } = new();
+
     public bool RunsWorker => Role is ProcessRole.All or ProcessRole.Worker;
 
     public bool ServesApi => Role is ProcessRole.All or ProcessRole.Api;
@@ -66,7 +69,63 @@ public sealed class JobsOptions : System.ComponentModel.DataAnnotations.IValidat
                 + "an upload or a checkpoint whose row is about to be written.",
                 ["Maintenance"]);
         }
+
+        if (TrainingProcess.MemoryLimitMegabytes is < TrainingProcessOptions.MinimumMemoryLimitMegabytes)
+        {
+            yield return new(
+                $"Jobs:TrainingProcess:MemoryLimitMegabytes must be at least {TrainingProcessOptions.MinimumMemoryLimitMegabytes}, or unset for "
+                + $"{TrainingProcessOptions.DefaultMemoryShare:P0} of the memory this process may use.",
+                ["TrainingProcess"]);
+        }
+
+        if (TrainingProcess.HangTimeout < TimeSpan.FromSeconds(1))
+        {
+            yield return new("Jobs:TrainingProcess:HangTimeout must be at least one second.", ["TrainingProcess"]);
+        }
     }
+}
+
+/// <summary>Where a worker trains: in a child process of its own (the default) or inside the worker process.</summary>
+public enum TrainingIsolation
+{
+    /// <summary>
+    /// Each job runs in a child process (this executable in its training mode) that the worker supervises: a native
+    /// crash, an out-of-memory kill or a hang ends that job only, and the memory it took goes back with the process.
+    /// </summary>
+    ChildProcess,
+
+    /// <summary>In the worker process itself: no process start per job, but a crash in libtorch ends the worker.</summary>
+    InProcess,
+}
+
+/// <summary>How a worker supervises the process a job trains in (<c>Jobs:TrainingProcess</c>).</summary>
+public sealed class TrainingProcessOptions
+{
+    /// <summary>The smallest memory limit accepted: the .NET runtime and libtorch alone take about 250 MiB.</summary>
+    public const int MinimumMemoryLimitMegabytes = 64;
+
+    /// <summary>Without a configured limit, a job may use this share of the memory available to the worker.</summary>
+    public const double DefaultMemoryShare = 0.8;
+
+    public TrainingIsolation Isolation { get; set; } = TrainingIsolation.ChildProcess;
+
+    /// <summary>
+    /// The most resident memory a job's process may use before the worker stops it and fails the job with
+    /// <c>out_of_memory</c>. Unset: <see cref="DefaultMemoryShare"/> of what this process may use (the container's
+    /// limit when there is one), so that a runaway job is stopped before the kernel's out-of-memory killer picks the
+    /// worker. Applies to <see cref="TrainingIsolation.ChildProcess"/> only.
+    /// </summary>
+    public int? MemoryLimitMegabytes { get; set; }
+
+    /// <summary>
+    /// A job whose process reports no progress (a training step, an epoch, an export phase) for this long is stopped
+    /// and failed with <c>training_hung</c>. Applies to <see cref="TrainingIsolation.ChildProcess"/> only.
+    /// </summary>
+    public TimeSpan HangTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The limit in bytes, resolved against <paramref name="availableBytes"/> when none is configured.</summary>
+    public long MemoryLimitBytes(long availableBytes) =>
+        MemoryLimitMegabytes is { } megabytes ? megabytes * 1024L * 1024L : (long)(availableBytes * DefaultMemoryShare);
 }
 
 /// <summary>

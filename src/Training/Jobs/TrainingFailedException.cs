@@ -14,4 +14,7 @@ public sealed class TrainingFailedException(string code, string message, Excepti
     public const string BaseModelUnusable = "base_model_unusable";
     public const string ArtifactCorrupted = "artifact_corrupted";
     public const string ExportParityFailed = "export_parity_failed";
+    public const string TrainingProcessCrashed = "training_process_crashed";
+    public const string TrainingProcessKilled = "training_process_killed";
+    public const string TrainingHung = "training_hung";
 }

@@ -30,6 +30,10 @@ public sealed class ServiceFactory(string dataDirectory, string? postgresConnect
         // Tests drive the service much harder than one client would; the rate-limit tests turn the limit back on.
         builder.UseSetting("Security:RateLimit:PermitsPerSecond", "0");
         builder.UseSetting("Security:RateLimit:AnonymousPermitsPerSecond", "0");
+        // A training child process costs seconds to start, and the suite trains hundreds of small jobs: in-process
+        // hosts train in process. The child process, the default, is tested by TrainingProcessTests and by every
+        // test that runs the service as a process of its own (ServiceProcess).
+        builder.UseSetting("Jobs:TrainingProcess:Isolation", "InProcess");
         if (PostgresConnectionString is not null)
         {
             builder.UseSetting("Persistence:Provider", "PostgreSql");

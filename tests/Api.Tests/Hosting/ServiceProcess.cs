@@ -25,6 +25,8 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public Uri Address { get; }
 
+    public int ProcessId => _process.Id;
+
     /// <summary>The lines the process has written to stdout so far.</summary>
     public IReadOnlyList<string> StandardOutput => [.. _output];
 
@@ -123,10 +125,13 @@ public sealed class ServiceProcess : IAsyncDisposable
         DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", ServiceFactory.AdminKey) },
     };
 
-    /// <summary>SIGKILL: the process ends at once, with no shutdown of any kind.</summary>
-    public async Task KillAsync()
+    /// <summary>
+    /// SIGKILL: the process ends at once, with no shutdown of any kind; with <paramref name="entireProcessTree"/>, its
+    /// training child process too (a machine that dies takes both), else the child is left to notice by itself.
+    /// </summary>
+    public async Task KillAsync(bool entireProcessTree = true)
     {
-        _process.Kill(entireProcessTree: true);
+        _process.Kill(entireProcessTree);
         await _process.WaitForExitAsync();
     }
 
