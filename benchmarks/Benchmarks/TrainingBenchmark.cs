@@ -21,7 +21,8 @@ internal static class TrainingBenchmark
     /// <param name="options">
     /// <c>--architecture NAME</c>, <c>--base-model ID</c> (a pretrained encoder such as <c>minilm-l6</c>),
     /// <c>--hyperparameters JSON</c> (overrides), <c>--per-intent N</c> (train on N texts per intent, sampled with a
-    /// fixed seed, out-of-scope texts left out: the few-shot setting); a bare first word is the architecture.
+    /// fixed seed, out-of-scope texts left out: the few-shot setting), <c>--isolation InProcess|ChildProcess</c>
+    /// (<c>Jobs:TrainingProcess:Isolation</c>, where the worker trains); a bare first word is the architecture.
     /// </param>
     public static async Task<int> RunAsync(string apiDll, string datasets, IReadOnlyList<string> options)
     {
@@ -29,6 +30,7 @@ internal static class TrainingBenchmark
         string? baseModel = null;
         string? hyperparameters = null;
         int? perIntent = null;
+        string? isolation = null;
         for (int i = 0; i < options.Count; i++)
         {
             switch (options[i])
@@ -37,11 +39,13 @@ internal static class TrainingBenchmark
                 case "--base-model": baseModel = options[++i]; break;
                 case "--hyperparameters": hyperparameters = options[++i]; break;
                 case "--per-intent": perIntent = int.Parse(options[++i], CultureInfo.InvariantCulture); break;
+                case "--isolation": isolation = options[++i]; break;
                 default: architecture = options[i]; break;
             }
         }
 
-        await using var service = await ServiceProcess.StartAsync(apiDll);
+        await using var service = await ServiceProcess.StartAsync(
+            apiDll, isolation is null ? null : new Dictionary<string, string> { ["Jobs:TrainingProcess:Isolation"] = isolation });
         using var client = service.CreateClient();
 
         string trainPath = Path.Combine(datasets, "train.csv");
@@ -84,6 +88,10 @@ internal static class TrainingBenchmark
         while ((string)job["status"]! is "queued" or "running");
 
         double waited = clock.Elapsed.TotalSeconds;
+        // What the worker holds once the job is over: the training's memory stays with the worker when it trained in
+        // process (libtorch's allocator and the managed heap keep it), and leaves with the child process otherwise.
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        double rssAfter = service.ResidentMiB();
         if ((string)job["status"]! != "succeeded")
         {
             Console.Error.WriteLine(job.ToJsonString());
@@ -98,6 +106,10 @@ internal static class TrainingBenchmark
             .Order()
             .ToList();
         int epochs = events.Count(e => (string)e!["type"]! == "epoch_completed");
+        var childPeak = events.Where(e => (string)e!["type"]! == "training_process" && e["data"]?["peak_memory_bytes"] is not null)
+            .Select(e => (long)e!["data"]!["peak_memory_bytes"]! / 1024.0 / 1024.0)
+            .Cast<double?>()
+            .LastOrDefault();
 
         // Score the published model on the test split, with its own tokenizer, labels and out-of-scope threshold.
         string checkpointPath = Directory.GetFiles(Path.Combine(service.DataDirectory, "artifacts", "models", "clinc150"), $"{jobId}.ckpt").Single();
@@ -126,7 +138,9 @@ internal static class TrainingBenchmark
         Console.WriteLine($"test in-scope arg-max   {argMax.Accuracy:P2} (no threshold)");
         Console.WriteLine($"test oos recall         {report.OutOfScope?.OutOfScopeRecall:P2} ({report.OutOfScope?.OutOfScopeExamples} rows)");
         Console.WriteLine($"throughput (ex/s)       median {Median(throughput):F0} over {throughput.Count} samples");
-        Console.WriteLine($"service RSS (MiB)       {rssBefore:F0} before training, peak {service.PeakResidentMiB():F0}");
+        Console.WriteLine($"training isolation      {isolation ?? "default (ChildProcess)"}");
+        Console.WriteLine($"worker RSS (MiB)        {rssBefore:F0} before training, peak {service.PeakResidentMiB():F0}, {rssAfter:F0} 5 s after the job ended");
+        Console.WriteLine($"training process (MiB)  {(childPeak is { } peak ? $"peak {peak:F0} (sampled every 100 ms by the worker)" : "none (trained in the worker)")}");
         return 0;
     }
 
