@@ -25,6 +25,7 @@ fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "running ScaleOutTests with Jobs:LeaseSeconds=$lease ($configuration); full log: $out/test.log"
 status=0
 SCALE_OUT_LEASE_SECONDS=$lease dotnet test tests/Api.Tests -c "$configuration" -nologo \
@@ -32,7 +33,7 @@ SCALE_OUT_LEASE_SECONDS=$lease dotnet test tests/Api.Tests -c "$configuration" -
   --logger "console;verbosity=detailed" >"$out/test.log" 2>&1 || status=$?
 
 {
-  echo "scale-out $started: lease $lease s, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), commit $(git rev-parse --short HEAD)"
+  echo "scale-out $started: lease $lease s, $(nproc) cores, load average $load_before before and $(cut -d' ' -f1-3 /proc/loadavg) after, commit $(git rev-parse --short HEAD)"
   echo "command: scripts/scale-out.sh $lease"
   # The test writes each figure on a line of its own starting "scale-out:"; xunit may echo its output twice.
   grep -o 'scale-out: .*' "$out/test.log" | sed 's/^scale-out: //' | awk '!seen[$0]++'
