@@ -91,6 +91,7 @@ public static class TrainingServiceCollectionExtensions
         services.AddTransient<FineTuningJobRunner>();
         services.AddTransient<ArtifactMaintenanceJob>();
         services.AddHostedService<BackgroundJobRecoveryService>();
+        services.AddHostedService<ExpiredLeaseTakeover>();
 
         // Not AddHangfireServer: whether this process runs jobs is a run-time setting (Jobs:Role), read at start.
         services.AddHostedService<WorkerHostedService>();

@@ -44,6 +44,10 @@ public sealed record FineTuningJobPreflightResponse(
     double? EstimatedSeconds);
 
 /// <summary>A fine-tuning job as the API shows it.</summary>
+/// <remarks>
+/// <c>Worker</c> names the worker process (<c>Jobs:WorkerName</c>) that last claimed the job: the one running it, or
+/// the one that ran it to its end; null until a worker has started it.
+/// </remarks>
 public sealed record FineTuningJobResponse(
     string Id,
     string Object,
@@ -58,6 +62,7 @@ public sealed record FineTuningJobResponse(
     string? OutOfScopeLabel,
     string Quantization,
     string? Device,
+    string? Worker,
     JobProgress? Progress,
     JobMetrics? Metrics,
     JobResult? Result,
@@ -84,6 +89,7 @@ public sealed record FineTuningJobResponse(
         job.OutOfScopeLabel,
         job.Quantization ?? "none",
         job.Device,
+        job.Worker,
         JobEventLog.Deserialize<JobProgress>(job.ProgressJson),
         JobEventLog.Deserialize<JobMetrics>(job.MetricsJson),
         job.ResultModel is null || job.ResultVersion is null ? null : new JobResult(job.ResultModel, job.ResultVersion.Value),

@@ -281,7 +281,7 @@ internal static partial class FineTuningJobsEndpoints
         public static readonly FineTuningJobResponse Job = new(
             "ftjob_01kaq4c2m8x3v5b7n9p1r3t5w7", "fine_tuning.job", "succeeded", "support-intents", null, "ngram-bag",
             System.Text.Json.JsonDocument.Parse("""{"epochs":8,"batch_size":64,"learning_rate":0.004,"weight_decay":0.01,"dropout":0.2,"max_sequence_length":64,"warmup_ratio":0.05,"lr_schedule":"linear","early_stopping_patience":3,"label_smoothing":0.05,"seed":7}""").RootElement,
-            "ds_01kaq3m5t8y9c2b7n4x6r0w1zd", "ds_01kaq3m6a1b2c3d4e5f6g7h8j9", null, "oos", "none", "cpu",
+            "ds_01kaq3m5t8y9c2b7n4x6r0w1zd", "ds_01kaq3m6a1b2c3d4e5f6g7h8j9", null, "oos", "none", "cpu", "text-classification-worker-7c9f8d6b5-q4x2m:1",
             new JobProgress(8, 8, 1888, 1888, 1.0, 0),
             new JobMetrics(0.41, 0.52, 0.95, 0.949),
             new JobResult("support-intents", 1), null, false, Created, Created.AddSeconds(1), Created.AddSeconds(74));

@@ -19,6 +19,7 @@ internal sealed class FineTuningJobConfiguration : IEntityTypeConfiguration<Fine
         builder.Property(j => j.ValidationDatasetId).HasMaxLength(64).IsOrdinalText();
         builder.Property(j => j.OutOfScopeLabel).HasMaxLength(256);
         builder.Property(j => j.Device).HasMaxLength(32);
+        builder.Property(j => j.Worker).HasMaxLength(128);
         builder.Property(j => j.ErrorCode).HasMaxLength(64);
         builder.Property(j => j.LeaseOwner).HasMaxLength(256);
         builder.Property(j => j.BackgroundJobId).HasMaxLength(64);

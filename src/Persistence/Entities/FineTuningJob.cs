@@ -38,6 +38,12 @@ public sealed class FineTuningJob
     /// <summary>The device the job trains on, such as <c>cpu</c> or <c>cuda:0</c>; set when it starts.</summary>
     public string? Device { get; set; }
 
+    /// <summary>
+    /// The worker (<c>Jobs:WorkerName</c>) that last claimed the job: the one running it, or the one that ran it to its
+    /// end. A job taken over from a dead worker names the worker that took it.
+    /// </summary>
+    public string? Worker { get; set; }
+
     /// <summary>Latest progress as JSON (epoch, step, fraction, ETA).</summary>
     public string? ProgressJson { get; set; }
 

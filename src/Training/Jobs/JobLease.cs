@@ -58,16 +58,18 @@ public sealed class JobLease(IServiceScopeFactory scopes, TimeProvider clock, IO
             }
 
             bool resuming = job.Status == FineTuningJobStatus.Running || job.Attempts > 0;
+            string worker = options.Value.WorkerName;
             job.LeaseOwner = Owner;
             job.LeaseExpiresAt = now + Duration;
             job.Status = FineTuningJobStatus.Running;
             job.StartedAt ??= now;
             job.Device = device;
+            job.Worker = worker;
             job.Attempts++;
             job.ConcurrencyStamp = Guid.NewGuid();
-            db.JobEvents.Add(NewStatusEvent(job.Id, resuming
-                ? $"Job running on {device} (attempt {job.Attempts}, resuming)."
-                : $"Job running on {device}."));
+            db.JobEvents.Add(NewStatusEvent(job.Id, worker, device, resuming
+                ? $"Job running on {worker} ({device}; attempt {job.Attempts}, resuming)."
+                : $"Job running on {worker} ({device})."));
             try
             {
                 await db.SaveChangesAsync(cancellationToken);
@@ -158,13 +160,13 @@ public sealed class JobLease(IServiceScopeFactory scopes, TimeProvider clock, IO
         }
     }
 
-    private JobEvent NewStatusEvent(string jobId, string message) => new()
+    private JobEvent NewStatusEvent(string jobId, string worker, string device, string message) => new()
     {
         JobId = jobId,
         CreatedAt = clock.GetUtcNow(),
         Level = "info",
         Type = JobEventTypes.StatusChanged,
         Message = message,
-        DataJson = "{\"status\":\"running\"}",
+        DataJson = JobEventLog.Serialize(new { status = "running", worker, device }),
     };
 }

@@ -16,6 +16,7 @@ public enum ProcessRole
 ///   "WorkerCount": 1,                 // concurrent jobs per process; training already uses every core
 ///   "LeaseSeconds": 60,               // a job's lease on its row, renewed while it runs
 ///   "ShutdownTimeoutSeconds": 30,     // how long a stopping worker waits for its job to checkpoint and yield
+///   "WorkerName": "{MachineName}:{ProcessId}",   // recorded on each job this worker runs
 ///   "HangfireSchema": "hangfire",     // PostgreSQL schema of Hangfire's tables
 ///   "MaxLabels": 10000,               // a job with more labels is refused (a label column that holds ids, not intents)
 ///   "Checkpoints": { "KeepLast": 1, "KeepBest": false },          // checkpoint files a job keeps; older ones are deleted
@@ -44,6 +45,15 @@ public sealed class JobsOptions : System.ComponentModel.DataAnnotations.IValidat
     public int ShutdownTimeoutSeconds { get; set; } = 30;
 
     public string HangfireSchema { get; set; } = "hangfire";
+
+    /// <summary>
+    /// Names this worker on the jobs it runs (the job's <c>worker</c>, its events, a takeover's event). Unique per
+    /// worker process is what makes it useful: the default, the machine (a pod's name in Kubernetes) and the process id.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Required]
+    [System.ComponentModel.DataAnnotations.StringLength(128)]
+    [System.ComponentModel.DataAnnotations.RegularExpression(@"^[^\p{C}]*$", ErrorMessage = "Jobs:WorkerName must not contain control characters.")]
+    public string WorkerName { get; set; } = $"{Environment.MachineName}:{Environment.ProcessId}";
 
     public CheckpointRetentionOptions Checkpoints { get; set; } = new();
 

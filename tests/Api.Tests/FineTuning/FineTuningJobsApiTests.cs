@@ -49,6 +49,8 @@ public abstract class FineTuningJobsApiTests<TFixture>(TFixture service) : IClas
         var job = await JobsApi.WaitForEndAsync(Client, (string)created["id"]!, JobTimeout);
         Assert.True((string)job["status"]! == "succeeded", job.ToJsonString());
         Assert.Equal("cpu", (string)job["device"]!);
+        // Jobs:WorkerName's default: this (test) process, which hosts the worker.
+        Assert.Equal($"{Environment.MachineName}:{Environment.ProcessId}", (string)job["worker"]!);
         Assert.Equal(1.0, (double)job["progress"]!["fraction"]!);
         Assert.Equal("e2e-intents", (string)job["result"]!["model"]!);
         int version = (int)job["result"]!["version"]!;

@@ -32,7 +32,9 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     /// <param name="dataDirectory">The service's data directory.</param>
     /// <param name="settings">Configuration overrides as <c>Section:Key</c>; they win over the defaults set here.</param>
-    public static async Task<ServiceProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="postgresConnectionString">A PostgreSQL database to run on, as <see cref="ServiceFactory"/> does; null for SQLite in the data directory.</param>
+    public static async Task<ServiceProcess> StartAsync(
+        string dataDirectory, IReadOnlyDictionary<string, string?>? settings = null, string? postgresConnectionString = null)
     {
         // tests/Api.Tests/bin/<configuration>/<framework>/ → src/Api/bin/<configuration>/<framework>/
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
@@ -59,6 +61,12 @@ public sealed class ServiceProcess : IAsyncDisposable
         start.Environment["Security__BootstrapAdminKey"] = ServiceFactory.AdminKey;
         start.Environment["Security__RateLimit__PermitsPerSecond"] = "0";
         start.Environment["Security__RateLimit__AnonymousPermitsPerSecond"] = "0";
+        if (postgresConnectionString is not null)
+        {
+            start.Environment["Persistence__Provider"] = "PostgreSql";
+            start.Environment["Persistence__ConnectionString"] = postgresConnectionString;
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

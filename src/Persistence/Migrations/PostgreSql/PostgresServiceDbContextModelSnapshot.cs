@@ -309,6 +309,10 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                     b.Property<double?>("ValidationSplit")
                         .HasColumnType("double precision");
 
+                    b.Property<string>("Worker")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Status");

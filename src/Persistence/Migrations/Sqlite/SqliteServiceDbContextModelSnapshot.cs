@@ -298,6 +298,10 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                     b.Property<double?>("ValidationSplit")
                         .HasColumnType("REAL");
 
+                    b.Property<string>("Worker")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Status");

@@ -202,7 +202,7 @@ async function renderJob(main, id, signal) {
       ['Training data', link(`datasets/${job.training_dataset_id}`, job.training_dataset_id)],
       ['Validation data', job.validation_dataset_id ? link(`datasets/${job.validation_dataset_id}`, job.validation_dataset_id) : `${pct(job.validation_split ?? 0.1, 0)} held out`],
       ['Out-of-scope label', job.out_of_scope_label ?? '—'],
-      ['Device', job.device ?? '—'], ['Quantization', job.quantization],
+      ['Device', job.device ?? '—'], ['Worker', job.worker ?? '—'], ['Quantization', job.quantization],
       ['Created', when(job.created_at)], ['Duration', duration(job.started_at, job.finished_at)],
       job.metrics ? ['Latest epoch', `validation accuracy ${pct(job.metrics.validation_accuracy)}, macro-F1 ${num(job.metrics.validation_macro_f1)}, train loss ${num(job.metrics.train_loss)}`] : null,
       ['Hyperparameters', h('code', { class: 'wrap' }, JSON.stringify(job.hyperparameters))],
