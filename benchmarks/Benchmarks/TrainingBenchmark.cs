@@ -22,7 +22,8 @@ internal static class TrainingBenchmark
     /// <c>--architecture NAME</c>, <c>--base-model ID</c> (a pretrained encoder such as <c>minilm-l6</c>),
     /// <c>--hyperparameters JSON</c> (overrides), <c>--per-intent N</c> (train on N texts per intent, sampled with a
     /// fixed seed, out-of-scope texts left out: the few-shot setting), <c>--isolation InProcess|ChildProcess</c>
-    /// (<c>Jobs:TrainingProcess:Isolation</c>, where the worker trains); a bare first word is the architecture.
+    /// (<c>Jobs:TrainingProcess:Isolation</c>, where the worker trains), <c>--repeat N</c> (run the job N times, one after
+    /// another, and report the worker's memory after each); a bare first word is the architecture.
     /// </param>
     public static async Task<int> RunAsync(string apiDll, string datasets, IReadOnlyList<string> options)
     {
@@ -31,6 +32,7 @@ internal static class TrainingBenchmark
         string? hyperparameters = null;
         int? perIntent = null;
         string? isolation = null;
+        int repeat = 1;
         for (int i = 0; i < options.Count; i++)
         {
             switch (options[i])
@@ -40,6 +42,7 @@ internal static class TrainingBenchmark
                 case "--hyperparameters": hyperparameters = options[++i]; break;
                 case "--per-intent": perIntent = int.Parse(options[++i], CultureInfo.InvariantCulture); break;
                 case "--isolation": isolation = options[++i]; break;
+                case "--repeat": repeat = int.Parse(options[++i], CultureInfo.InvariantCulture); break;
                 default: architecture = options[i]; break;
             }
         }
@@ -76,22 +79,32 @@ internal static class TrainingBenchmark
             body["hyperparameters"] = JsonNode.Parse(hyperparameters);
         }
 
-        var clock = Stopwatch.StartNew();
-        var created = await PostJsonAsync(client, "/v1/fine-tuning/jobs", body);
-        string jobId = (string)created["id"]!;
+        // With --repeat, the same job runs again after each one ends: the worker's memory after each shows whether
+        // what a job took comes back (the figures are for the last job).
+        var rssAfterEach = new List<double>();
         JsonNode job;
+        string jobId;
+        double waited;
         do
         {
-            await Task.Delay(250);
-            job = JsonNode.Parse(await client.GetStringAsync($"/v1/fine-tuning/jobs/{jobId}"))!;
-        }
-        while ((string)job["status"]! is "queued" or "running");
+            var clock = Stopwatch.StartNew();
+            var created = await PostJsonAsync(client, "/v1/fine-tuning/jobs", body);
+            jobId = (string)created["id"]!;
+            do
+            {
+                await Task.Delay(250);
+                job = JsonNode.Parse(await client.GetStringAsync($"/v1/fine-tuning/jobs/{jobId}"))!;
+            }
+            while ((string)job["status"]! is "queued" or "running");
 
-        double waited = clock.Elapsed.TotalSeconds;
-        // What the worker holds once the job is over: the training's memory stays with the worker when it trained in
-        // process (libtorch's allocator and the managed heap keep it), and leaves with the child process otherwise.
-        await Task.Delay(TimeSpan.FromSeconds(5));
-        double rssAfter = service.ResidentMiB();
+            waited = clock.Elapsed.TotalSeconds;
+            // What the worker holds once the job is over: the training's memory stays with the worker when it trained
+            // in process (libtorch's allocator and the managed heap keep it), and leaves with the child process otherwise.
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            rssAfterEach.Add(service.ResidentMiB());
+        }
+        while (rssAfterEach.Count < repeat && (string)job["status"]! == "succeeded");
+
         if ((string)job["status"]! != "succeeded")
         {
             Console.Error.WriteLine(job.ToJsonString());
@@ -139,7 +152,7 @@ internal static class TrainingBenchmark
         Console.WriteLine($"test oos recall         {report.OutOfScope?.OutOfScopeRecall:P2} ({report.OutOfScope?.OutOfScopeExamples} rows)");
         Console.WriteLine($"throughput (ex/s)       median {Median(throughput):F0} over {throughput.Count} samples");
         Console.WriteLine($"training isolation      {isolation ?? "default (ChildProcess)"}");
-        Console.WriteLine($"worker RSS (MiB)        {rssBefore:F0} before training, peak {service.PeakResidentMiB():F0}, {rssAfter:F0} 5 s after the job ended");
+        Console.WriteLine($"worker RSS (MiB)        {rssBefore:F0} before training, peak {service.PeakResidentMiB():F0}, 5 s after each job ended: {string.Join(", ", rssAfterEach.Select(rss => rss.ToString("F0", CultureInfo.InvariantCulture)))}");
         Console.WriteLine($"training process (MiB)  {(childPeak is { } peak ? $"peak {peak:F0} (sampled every 100 ms by the worker)" : "none (trained in the worker)")}");
         return 0;
     }

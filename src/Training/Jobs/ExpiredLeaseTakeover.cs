@@ -20,8 +20,8 @@ namespace TextClassification.Training.Jobs;
 /// database out of reach) loses the job the same way: its next renewal finds the lease gone, and it stops without
 /// writing. The dead worker's own Hangfire delivery stays in Hangfire's queue until its invisibility timeout; then
 /// <see cref="JobLease.ClaimAsync"/> finds the job ended (it exits) or held (it looks again after that lease), and if
-/// queueing the fresh delivery failed, that late delivery is what still runs the job. Lease times are written by the holder's clock and read by the poller's,
-/// so the workers' clocks must agree to well within a third of the lease (NTP).
+/// queueing the fresh delivery failed, that late delivery is what still runs the job. Lease times are written by the
+/// holder's clock and read by the poller's, so the workers' clocks must agree to well within a third of the lease (NTP).
 /// </remarks>
 public sealed partial class ExpiredLeaseTakeover(
     IServiceScopeFactory scopes,
