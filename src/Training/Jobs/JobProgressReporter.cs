@@ -102,6 +102,8 @@ internal sealed class JobProgressReporter : ITrainingObserver
         }, release: false, token));
     }
 
+    public void OnBatch() => _heartbeat.Beat();
+
     public void OnCheckpoint(TrainingCheckpoint checkpoint)
     {
         Enqueue(token => SaveCheckpointAsync(checkpoint, token));

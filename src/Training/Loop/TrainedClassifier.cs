@@ -74,7 +74,8 @@ internal static class Scoring
     /// <summary>Rows per forward pass when nothing is learned; bounds memory, not results.</summary>
     public const int BatchSize = 256;
 
-    public static float[] Probabilities(TextClassifierModule module, TextTokenizer tokenizer, IReadOnlyList<string> texts, Device device, CancellationToken cancellationToken)
+    public static float[] Probabilities(
+        TextClassifierModule module, TextTokenizer tokenizer, IReadOnlyList<string> texts, Device device, CancellationToken cancellationToken, Action? onBatch = null)
     {
         int labels = module.Config.LabelCount;
         var result = new float[checked(texts.Count * labels)];
@@ -88,6 +89,7 @@ internal static class Scoring
             for (int start = 0; start < texts.Count; start += BatchSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                onBatch?.Invoke();
                 slice.Clear();
                 for (int i = start; i < Math.Min(start + BatchSize, texts.Count); i++)
                 {

@@ -40,7 +40,7 @@ public static class Trainer
         cancellationToken.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
         var plan = Plan.Make(request);
-        using var run = new Run(plan, request.Device ?? CPU);
+        using var run = new Run(plan, request.Device ?? CPU, observer);
         run.Initialise(request.Resume, request.BaseModel, request.Pretrained);
         if (request.Resume is null && request.Pretrained is not null)
         {
@@ -230,6 +230,7 @@ public static class Trainer
     {
         private readonly Plan plan;
         private readonly Device device;
+        private readonly ITrainingObserver? observer;
         private readonly Hyperparameters h;
         private readonly TextTokenizer tokenizer;
         private readonly Generator generator;
@@ -248,10 +249,11 @@ public static class Trainer
         private byte[]? latestWeights;
         private int epochsWithoutImprovement;
 
-        public Run(Plan plan, Device device)
+        public Run(Plan plan, Device device, ITrainingObserver? observer)
         {
             this.plan = plan;
             this.device = device;
+            this.observer = observer;
             h = plan.Hyperparameters;
             tokenizer = new TextTokenizer(plan.Tokenizer);
             stepsPerEpoch = (plan.TrainTexts.Count + h.BatchSize - 1) / h.BatchSize;
@@ -433,6 +435,7 @@ public static class Trainer
                 for (int start = 0; start < order.Length; start += h.BatchSize)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
+                    observer?.OnBatch();
                     using var scope = NewDisposeScope();
                     var rows = order[start..Math.Min(start + h.BatchSize, order.Length)];
                     var targets = tensor(Array.ConvertAll(rows, i => (long)plan.TrainTargets[i])).to(device);
@@ -463,6 +466,7 @@ public static class Trainer
                 for (int start = 0; start < texts.Count; start += Scoring.BatchSize)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
+                    observer?.OnBatch();
                     var slice = texts.Skip(start).Take(Scoring.BatchSize).ToList();
                     tokenizer.EncodeBatch(slice, batch);
                     using var scope = NewDisposeScope();
@@ -493,7 +497,7 @@ public static class Trainer
         {
             if (FrozenEncoder is not { } frozen)
             {
-                return Scoring.Probabilities(model, tokenizer, rows.Select(i => plan.Validation[i].Text).ToList(), device, cancellationToken);
+                return Scoring.Probabilities(model, tokenizer, rows.Select(i => plan.Validation[i].Text).ToList(), device, cancellationToken, observer is null ? null : observer.OnBatch);
             }
 
             frozenValidation ??= EmbedOnce(frozen, plan.Validation.Select(row => row.Text).ToList(), cancellationToken);

@@ -19,6 +19,15 @@ public interface ITrainingObserver
     /// never changed afterwards, so it may be written on another thread after this returns.
     /// </summary>
     void OnCheckpoint(TrainingCheckpoint checkpoint);
+
+    /// <summary>
+    /// After every batch of a phase that takes no optimizer step (embedding texts through a frozen encoder, linear
+    /// probing, validation, the threshold search): a sign of life, so that a supervisor does not take minutes of such
+    /// work on a large dataset for a hang.
+    /// </summary>
+    void OnBatch()
+    {
+    }
 }
 
 /// <summary>One optimizer step.</summary>
