@@ -4,6 +4,7 @@ using System.Text.Json;
 using TextClassification.Training.Data;
 using TextClassification.Training.Loop;
 using TextClassification.Training.Models;
+using TorchSharp;
 
 namespace TextClassification.Benchmarks;
 
@@ -32,7 +33,8 @@ internal static class AugmentationBenchmark
     /// <param name="datasets">The CLINC150 folder.</param>
     /// <param name="options">
     /// <c>--per-intent N</c> (N texts per intent, sampled as the training benchmark does; else the whole train.csv),
-    /// <c>--seeds 1,2,3</c>, <c>--configs "none;typos;..."</c> (names above, or <c>name=JSON</c> for any other
+    /// <c>--threads N</c> (libtorch's CPU threads; on a machine other work keeps busy, 1 wastes far less time
+    /// waiting for its other thread than the default of one per core), <c>--seeds 1,2,3</c>, <c>--configs "none;typos;..."</c> (names above, or <c>name=JSON</c> for any other
     /// overrides).
     /// </param>
     public static async Task<int> RunAsync(string datasets, IReadOnlyList<string> options)
@@ -44,6 +46,7 @@ internal static class AugmentationBenchmark
         {
             switch (options[i])
             {
+                case "--threads": torch.set_num_threads(int.Parse(options[++i], CultureInfo.InvariantCulture)); break;
                 case "--per-intent": perIntent = int.Parse(options[++i], CultureInfo.InvariantCulture); break;
                 case "--seeds": seeds = options[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--configs":

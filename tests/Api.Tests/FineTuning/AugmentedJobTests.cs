@@ -52,7 +52,7 @@ public sealed class AugmentedJobTests(SqliteServiceFixture service) : IClassFixt
     public async Task Bad_augmentation_settings_are_refused_naming_the_field(string augmentation, string field)
     {
         string dataset = await JobsApi.UploadAsync(Client, SyntheticIntents.Csv(Labels, 3, seed: 4));
-        string body = $$"""{"training_dataset_id": "{{dataset}}", "model": "m", "hyperparameters": {"augmentation": {{augmentation}}}}""";
+        string body = $$$"""{"training_dataset_id": "{{{dataset}}}", "model": "m", "hyperparameters": {"augmentation": {{{augmentation}}}}}""";
 
         var response = await Client.PostAsync("/v1/fine-tuning/jobs", new StringContent(body, Encoding.UTF8, "application/json"));
 
