@@ -3,12 +3,18 @@ using TextClassification.Benchmarks;
 // Usage (from the repository root; see docs/benchmarks.md):
 //   dotnet run -c Release --project benchmarks/Benchmarks -- training <Api.dll> <clinc150 dir> [architecture]
 //       [--base-model minilm-l6] [--hyperparameters '{"epochs": 4}'] [--per-intent 10]
+//   dotnet run -c Release --project benchmarks/Benchmarks -- augmentation <clinc150 dir> [--per-intent 10] [--seeds 1,2,3] [--configs "none;typos"]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --minilm [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --overhead [--hey] [--baseline <older Api.dll>] [seconds per level] [rounds]
 if (args.Length >= 3 && args[0] == "training")
 {
     return await TrainingBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args[3..]);
+}
+
+if (args.Length >= 2 && args[0] == "augmentation")
+{
+    return await AugmentationBenchmark.RunAsync(Path.GetFullPath(args[1]), args[2..]);
 }
 
 if (args.Length == 3 && args[0] == "floor")
@@ -37,5 +43,5 @@ if (args.Length >= 3 && args[0] == "serving")
         : await ServingBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), perLevel);
 }
 
-Console.Error.WriteLine("usage: training|serving <path to published TextClassification.Api.dll> <clinc150 directory> [architecture] [--base-model ID] [--hyperparameters JSON] [--per-intent N] | [--minilm | --overhead [--hey]] [seconds per level] [rounds]");
+Console.Error.WriteLine("usage: augmentation <clinc150 directory> [--per-intent N] [--seeds 1,2,3] [--configs \"none;typos\"] | training|serving <path to published TextClassification.Api.dll> <clinc150 directory> [architecture] [--base-model ID] [--hyperparameters JSON] [--per-intent N] | [--minilm | --overhead [--hey]] [seconds per level] [rounds]");
 return 2;

@@ -300,7 +300,9 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
                 .Select(ExamplesPerSecond).Where(rate => rate > 0).Order().ToList();
             if (rates.Count > 0)
             {
-                estimate = Math.Round(hyperparameters.Epochs * (double)trainingRows / rates[rates.Count / 2], 1);
+                // Augmentation adds its variants to every epoch's rows.
+                int rowsPerText = 1 + (hyperparameters.Augmentation is { Enabled: true } augmentation ? augmentation.Copies : 0);
+                estimate = Math.Round(hyperparameters.Epochs * (double)trainingRows * rowsPerText / rates[rates.Count / 2], 1);
             }
         }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using TextClassification.Training.Data.Augmentation;
 
 namespace TextClassification.Training.Loop;
 
@@ -84,6 +85,13 @@ public sealed record Hyperparameters
     [JsonPropertyName("probe_learning_rate")]
     public double ProbeLearningRate { get; init; } = 3e-3;
 
+    /// <summary>
+    /// Label-preserving variants of the training texts, made afresh each epoch from their own seeded generator and
+    /// trained on beside the originals; null (or no technique on) trains on the originals alone, exactly as without it.
+    /// </summary>
+    [JsonPropertyName("augmentation")]
+    public AugmentationSettings? Augmentation { get; init; }
+
     /// <summary>Problems with these values, each naming its field as serialised; empty when the run can start.</summary>
     public IReadOnlyList<HyperparameterError> Validate()
     {
@@ -101,6 +109,14 @@ public sealed record Hyperparameters
         Check(TrainLayers is null or (>= 0 and <= 48), "train_layers", "must be \"all\" or a layer count between 0 and 48");
         Check(ProbeEpochs is >= 0 and <= 1000, "probe_epochs", "must be between 0 and 1000");
         Check(ProbeLearningRate > 0 && ProbeLearningRate <= 10, "probe_learning_rate", "must be greater than 0 and at most 10");
+        if (Augmentation is not null)
+        {
+            errors.AddRange(Augmentation.Validate("augmentation"));
+
+            // A frozen encoder embeds each training text once, before the epochs; variants would never be seen.
+            Check(!Augmentation.Enabled || TrainLayers != 0, "augmentation", "needs an encoder that trains: with train_layers 0 every text is embedded once, so variants would never be seen");
+        }
+
         return errors;
 
         // The comparisons are written so that NaN fails them.
@@ -168,6 +184,10 @@ public sealed record HyperparameterOverrides
     [JsonConverter(typeof(TrainLayersJsonConverter))]
     public int? TrainLayers { get; init; }
 
+    /// <summary>Replaces the default augmentation whole; <c>{}</c> (no technique on) turns a default off.</summary>
+    [JsonPropertyName("augmentation")]
+    public AugmentationSettings? Augmentation { get; init; }
+
     public Hyperparameters ApplyTo(Hyperparameters defaults)
     {
         ArgumentNullException.ThrowIfNull(defaults);
@@ -187,6 +207,7 @@ public sealed record HyperparameterOverrides
             TrainLayers = TrainLayers ?? defaults.TrainLayers,
             ProbeEpochs = ProbeEpochs ?? defaults.ProbeEpochs,
             ProbeLearningRate = ProbeLearningRate ?? defaults.ProbeLearningRate,
+            Augmentation = Augmentation ?? defaults.Augmentation,
         };
     }
 }

@@ -5,6 +5,7 @@ using TextClassification.Inference.Tokenization;
 using TextClassification.Training.BaseModels;
 using TextClassification.Training.Checkpoints;
 using TextClassification.Training.Data;
+using TextClassification.Training.Data.Augmentation;
 using TextClassification.Training.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -23,7 +24,9 @@ namespace TextClassification.Training.Loop;
 /// from it seeded with <c>seed</c>; epoch <c>e</c> (0-based) reseeds it with <c>seed + e</c> (dropout) and shuffles
 /// with <c>System.Random</c> seeded from <c>(seed, e)</c>. Nothing random crosses an epoch boundary, which is why a
 /// checkpoint needs no generator state to resume exactly. Torch's process-wide generator is never used: anything
-/// else in the process (another host's worker, an export building a module) may draw from it at any time.</para>
+/// else in the process (another host's worker, an export building a module) may draw from it at any time.
+/// With <c>augmentation</c> on, an epoch also trains on variants of the training texts, made at its start from a
+/// generator of their own (<see cref="TextAugmentation.EpochSeed"/>); a run without it draws exactly as before.</para>
 /// <para>Memory: every batch runs in its own dispose scope, and the only tensors that outlive it are the weights and
 /// AdamW's moments (updated in place, see <see cref="InPlaceAdamW"/>); everything else a run keeps is managed arrays.
 /// The module and optimizer are disposed when the call returns, so runs one after another in one process do not
@@ -256,7 +259,7 @@ public static class Trainer
             this.observer = observer;
             h = plan.Hyperparameters;
             tokenizer = new TextTokenizer(plan.Tokenizer);
-            stepsPerEpoch = (plan.TrainTexts.Count + h.BatchSize - 1) / h.BatchSize;
+            stepsPerEpoch = (EpochRows + h.BatchSize - 1) / h.BatchSize;
             totalSteps = stepsPerEpoch * h.Epochs;
             warmupSteps = LearningRateSchedule.WarmupSteps(totalSteps, h.WarmupRatio);
 
@@ -271,6 +274,9 @@ public static class Trainer
             model.DrawDropoutMasksFrom(generator);
             classWeights = InverseFrequencyWeights(plan.TrainTargets, plan.Labels.Count).to(device);
         }
+
+        /// <summary>Rows an epoch trains on: the training texts and, with augmentation on, their variants.</summary>
+        private long EpochRows => (long)plan.TrainTexts.Count * (1 + (h.Augmentation is { Enabled: true } augmentation ? augmentation.Copies : 0));
 
         public int EpochsCompleted { get; private set; }
 
@@ -323,7 +329,13 @@ public static class Trainer
             var clock = Stopwatch.StartNew();
             int epoch = EpochsCompleted;
             generator.manual_seed(h.Seed + epoch);
-            var order = Shuffle(plan.TrainTexts.Count, new Random(ShuffleSeed(h.Seed, epoch)));
+
+            // Variant c of text r sits at (c + 1) * N + r, so every row's label is that of text (row mod N).
+            IReadOnlyList<string> epochTexts = h.Augmentation is { Enabled: true } augmentation
+                ? [.. plan.TrainTexts, .. TextAugmentation.ForEpoch(plan.TrainTexts, augmentation, h.Seed, epoch)]
+                : plan.TrainTexts;
+            int originals = plan.TrainTexts.Count;
+            var order = Shuffle(epochTexts.Count, new Random(ShuffleSeed(h.Seed, epoch)));
 
             if (FrozenEncoder is { } frozen && frozenFeatures is null)
             {
@@ -345,8 +357,8 @@ public static class Trainer
                 var targets = new long[end - start];
                 for (int i = start; i < end; i++)
                 {
-                    texts.Add(plan.TrainTexts[order[i]]);
-                    targets[i - start] = plan.TrainTargets[order[i]];
+                    texts.Add(epochTexts[order[i]]);
+                    targets[i - start] = plan.TrainTargets[order[i] % originals];
                 }
 
                 Tensor logits;
@@ -425,7 +437,8 @@ public static class Trainer
             using var features = EmbedOnce(bert, plan.TrainTexts, cancellationToken);
             var head = model.named_parameters().Where(p => p.name.StartsWith("classifier.", StringComparison.Ordinal)).Select(p => p.parameter).ToList();
             using var headOptimizer = new InPlaceAdamW([new AdamW.ParamGroup(head, lr: h.ProbeLearningRate, weight_decay: 0)], h.ProbeLearningRate, 0);
-            long steps = stepsPerEpoch * h.ProbeEpochs;
+            // The probe trains on the original texts only (their vectors are computed once), whatever the augmentation.
+            long steps = (plan.TrainTexts.Count + h.BatchSize - 1) / h.BatchSize * h.ProbeEpochs;
             long step = 0;
             model.train();
             generator.manual_seed(h.Seed - 1);
