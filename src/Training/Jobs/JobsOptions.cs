@@ -129,8 +129,7 @@ public sealed class TrainingProcessOptions
 
     /// <summary>
     /// A job whose process reports no progress (a training, embedding or validation batch, an epoch, an export phase)
-    /// for this long is stopped
-    /// and failed with <c>training_hung</c>. Applies to <see cref="TrainingIsolation.ChildProcess"/> only.
+    /// for this long is stopped and failed with <c>training_hung</c>. Applies to <see cref="TrainingIsolation.ChildProcess"/> only.
     /// </summary>
     public TimeSpan HangTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
