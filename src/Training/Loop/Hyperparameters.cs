@@ -84,6 +84,21 @@ public sealed record Hyperparameters
     [JsonPropertyName("probe_learning_rate")]
     public double ProbeLearningRate { get; init; } = 3e-3;
 
+    /// <summary>
+    /// Distillation only (a job with <c>distill_from</c>): the temperature both the teacher's and the student's logits
+    /// are divided by before the softmax in the soft-target loss; above 1 it spreads the teacher's probability over
+    /// the labels it finds similar, which is what the student learns from beyond the label.
+    /// </summary>
+    [JsonPropertyName("distillation_temperature")]
+    public double DistillationTemperature { get; init; } = DistillationDefaults.Temperature;
+
+    /// <summary>
+    /// Distillation only: the weight of the soft-target loss (KL divergence × T²); the labels' cross-entropy gets
+    /// 1 − alpha. Texts without a label (out-of-scope and unlabelled ones) have only the soft term.
+    /// </summary>
+    [JsonPropertyName("distillation_alpha")]
+    public double DistillationAlpha { get; init; } = DistillationDefaults.Alpha;
+
     /// <summary>Problems with these values, each naming its field as serialised; empty when the run can start.</summary>
     public IReadOnlyList<HyperparameterError> Validate()
     {
@@ -101,6 +116,8 @@ public sealed record Hyperparameters
         Check(TrainLayers is null or (>= 0 and <= 48), "train_layers", "must be \"all\" or a layer count between 0 and 48");
         Check(ProbeEpochs is >= 0 and <= 1000, "probe_epochs", "must be between 0 and 1000");
         Check(ProbeLearningRate > 0 && ProbeLearningRate <= 10, "probe_learning_rate", "must be greater than 0 and at most 10");
+        Check(DistillationTemperature >= 0.1 && DistillationTemperature <= 100, "distillation_temperature", "must be between 0.1 and 100");
+        Check(DistillationAlpha >= 0 && DistillationAlpha <= 1, "distillation_alpha", "must be between 0 and 1");
         return errors;
 
         // The comparisons are written so that NaN fails them.
@@ -163,6 +180,12 @@ public sealed record HyperparameterOverrides
     [JsonPropertyName("probe_learning_rate")]
     public double? ProbeLearningRate { get; init; }
 
+    [JsonPropertyName("distillation_temperature")]
+    public double? DistillationTemperature { get; init; }
+
+    [JsonPropertyName("distillation_alpha")]
+    public double? DistillationAlpha { get; init; }
+
     /// <summary><c>"all"</c> or a number of top encoder layers; see <see cref="Hyperparameters.TrainLayers"/>.</summary>
     [JsonPropertyName("train_layers")]
     [JsonConverter(typeof(TrainLayersJsonConverter))]
@@ -187,6 +210,8 @@ public sealed record HyperparameterOverrides
             TrainLayers = TrainLayers ?? defaults.TrainLayers,
             ProbeEpochs = ProbeEpochs ?? defaults.ProbeEpochs,
             ProbeLearningRate = ProbeLearningRate ?? defaults.ProbeLearningRate,
+            DistillationTemperature = DistillationTemperature ?? defaults.DistillationTemperature,
+            DistillationAlpha = DistillationAlpha ?? defaults.DistillationAlpha,
         };
     }
 }
