@@ -3,12 +3,19 @@ using TextClassification.Benchmarks;
 // Usage (from the repository root; see docs/benchmarks.md):
 //   dotnet run -c Release --project benchmarks/Benchmarks -- training <Api.dll> <clinc150 dir> [architecture]
 //       [--base-model minilm-l6] [--hyperparameters '{"epochs": 4}'] [--per-intent 10]
+//   dotnet run -c Release --project benchmarks/Benchmarks -- distillation <Api.dll> <clinc150 dir> [--data-directory DIR --admin-key KEY]
+//       [--teacher NAME:VERSION | --teacher-hyperparameters JSON] [--student JSON]... [--no-plain] [--serving-seconds N]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --minilm [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --overhead [--hey] [--baseline <older Api.dll>] [seconds per level] [rounds]
 if (args.Length >= 3 && args[0] == "training")
 {
     return await TrainingBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args[3..]);
+}
+
+if (args.Length >= 3 && args[0] == "distillation")
+{
+    return await DistillationBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args[3..]);
 }
 
 if (args.Length == 3 && args[0] == "floor")
