@@ -37,8 +37,9 @@ public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactSto
     /// <param name="teacher">The teacher version; it must have an ONNX artifact.</param>
     /// <param name="dataset">The dataset the texts are, whose SHA-256 identifies them.</param>
     /// <param name="texts">Every row's text, in the dataset's stored order.</param>
+    /// <param name="onBatch">Called after every batch the teacher runs (a worker's sign of life: a large teacher over a large dataset takes minutes).</param>
     /// <param name="cancellationToken">Checked between batches.</param>
-    public async Task<DatasetTeacherOutputs> GetAsync(ModelVersion teacher, Dataset dataset, IReadOnlyList<string> texts, CancellationToken cancellationToken)
+    public async Task<DatasetTeacherOutputs> GetAsync(ModelVersion teacher, Dataset dataset, IReadOnlyList<string> texts, Action? onBatch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(dataset);
@@ -71,13 +72,13 @@ public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactSto
         }
 
         var (computed, labels) = await Task.Factory.StartNew(
-            () => Score(onnx, texts, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            () => Score(onnx, texts, onBatch, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         await StoreAsync(teacher.OnnxSha256, dataset.Sha256, computed, texts.Count, labels, cancellationToken);
         return new DatasetTeacherOutputs(computed, texts.Count, labels, false, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>Runs the graph over <paramref name="texts"/>: logits <c>[texts, labels]</c> and the label count.</summary>
-    internal static (float[] Logits, int Labels) Score(byte[] onnx, IReadOnlyList<string> texts, CancellationToken cancellationToken)
+    internal static (float[] Logits, int Labels) Score(byte[] onnx, IReadOnlyList<string> texts, Action? onBatch, CancellationToken cancellationToken)
     {
         using var options = new SessionOptions
         {
@@ -109,6 +110,8 @@ public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactSto
                 {
                     Array.Copy(run.Logits, (long)i * labels, logits, (long)order[start + i] * labels, labels);
                 }
+
+                onBatch?.Invoke();
             }
 
             return (logits, labels);

@@ -180,7 +180,7 @@ public sealed partial class FineTuningJobExecution(
             DatasetTeacherOutputs outputs;
             try
             {
-                outputs = await teacherOutputs.GetAsync(teacher, dataset, rows.Select(row => row.Text).ToList(), cancellationToken);
+                outputs = await teacherOutputs.GetAsync(teacher, dataset, rows.Select(row => row.Text).ToList(), heartbeat.Beat, cancellationToken);
             }
             catch (Exception e) when (e is InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
             {
