@@ -121,6 +121,33 @@ internal static class DistillationBenchmark
         return 0;
     }
 
+    /// <summary>
+    /// Scores published checkpoints on the test split without a service (in-scope accuracy with the threshold,
+    /// arg-max, out-of-scope recall): for runs whose service was stopped before its table was printed.
+    /// </summary>
+    public static async Task<int> ScoreCheckpointsAsync(string datasets, IReadOnlyList<string> checkpoints)
+    {
+        var test = await TrainingBenchmark.ReadCsvAsync(Path.Combine(datasets, "test.csv"));
+        Console.WriteLine("| checkpoint | test in-scope acc. (threshold) | in-scope arg-max | oos recall |");
+        Console.WriteLine("|---|---|---|---|");
+        foreach (string path in checkpoints)
+        {
+            TrainingCheckpoint checkpoint;
+            await using (var stream = File.OpenRead(path))
+            {
+                checkpoint = TrainingCheckpoint.ReadFrom(stream);
+            }
+
+            using var classifier = TrainedClassifier.Load(checkpoint);
+            var report = classifier.Evaluate(test);
+            using var argMaxClassifier = TrainedClassifier.Load(checkpoint with { OutOfScopeThreshold = null });
+            var argMax = argMaxClassifier.Evaluate(test.Where(row => row.Label != "oos").ToList());
+            Console.WriteLine($"| {Path.GetFileName(path)} | {report.OutOfScope?.InScopeAccuracy:P2} (threshold {report.OutOfScope?.Threshold:F3}) | {argMax.Accuracy:P2} | {report.OutOfScope?.OutOfScopeRecall:P1} |");
+        }
+
+        return 0;
+    }
+
     private static string Serving(ServingBenchmark.WrkResult? result) =>
         result is null ? "—" : $"{result.PerSecond:F0}, {result.P50 * 1000:F2} / {result.P99 * 1000:F2}{(result.Errors > 0 ? $" ({result.Errors} errors)" : string.Empty)}";
 

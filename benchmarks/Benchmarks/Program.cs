@@ -5,12 +5,18 @@ using TextClassification.Benchmarks;
 //       [--base-model minilm-l6] [--hyperparameters '{"epochs": 4}'] [--per-intent 10]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- distillation <Api.dll> <clinc150 dir> [--data-directory DIR --admin-key KEY]
 //       [--teacher NAME:VERSION | --teacher-hyperparameters JSON] [--student JSON]... [--no-plain] [--serving-seconds N]
+//   dotnet run -c Release --project benchmarks/Benchmarks -- distillation-score <clinc150 dir> <checkpoint>...
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --minilm [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --overhead [--hey] [--baseline <older Api.dll>] [seconds per level] [rounds]
 if (args.Length >= 3 && args[0] == "training")
 {
     return await TrainingBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args[3..]);
+}
+
+if (args.Length >= 3 && args[0] == "distillation-score")
+{
+    return await DistillationBenchmark.ScoreCheckpointsAsync(Path.GetFullPath(args[1]), args[2..].Select(Path.GetFullPath).ToList());
 }
 
 if (args.Length >= 3 && args[0] == "distillation")
