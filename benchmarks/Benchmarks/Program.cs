@@ -4,6 +4,9 @@ using TextClassification.Benchmarks;
 //   dotnet run -c Release --project benchmarks/Benchmarks -- training <Api.dll> <clinc150 dir> [architecture]
 //       [--base-model minilm-l6] [--hyperparameters '{"epochs": 4}'] [--per-intent 10]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- augmentation <clinc150 dir> [--per-intent 10] [--seeds 1,2,3] [--configs "none;typos"]
+//   dotnet run -c Release --project benchmarks/Benchmarks -- distillation <Api.dll> <clinc150 dir> [--data-directory DIR --admin-key KEY]
+//       [--teacher NAME:VERSION | --teacher-hyperparameters JSON] [--student JSON]... [--no-plain] [--serving-seconds N]
+//   dotnet run -c Release --project benchmarks/Benchmarks -- distillation-score <clinc150 dir> <checkpoint>...
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --minilm [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --overhead [--hey] [--baseline <older Api.dll>] [seconds per level] [rounds]
@@ -15,6 +18,16 @@ if (args.Length >= 3 && args[0] == "training")
 if (args.Length >= 2 && args[0] == "augmentation")
 {
     return await AugmentationBenchmark.RunAsync(Path.GetFullPath(args[1]), args[2..]);
+}
+
+if (args.Length >= 3 && args[0] == "distillation-score")
+{
+    return await DistillationBenchmark.ScoreCheckpointsAsync(Path.GetFullPath(args[1]), args[2..].Select(Path.GetFullPath).ToList());
+}
+
+if (args.Length >= 3 && args[0] == "distillation")
+{
+    return await DistillationBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args[3..]);
 }
 
 if (args.Length == 3 && args[0] == "floor")

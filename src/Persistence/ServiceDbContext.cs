@@ -28,6 +28,8 @@ public abstract class ServiceDbContext(DbContextOptions options) : DbContext(opt
 
     public DbSet<UploadedBaseModel> BaseModels => Set<UploadedBaseModel>();
 
+    public DbSet<TeacherOutputs> TeacherOutputs => Set<TeacherOutputs>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(ServiceDbContext).Assembly);
 }

@@ -81,6 +81,7 @@ public static class TrainingServiceCollectionExtensions
         services.AddSingleton<JobLease>();
         services.AddScoped<FineTuningJobScheduler>();
         services.AddTransient<FineTuningJobExecution>();
+        services.AddSingleton<Distillation.TeacherOutputCache>();
         services.AddSingleton<TrainingHeartbeat>();
         services.AddSingleton(new Jobs.TrainingProcess.TrainingProcessExecutable(serviceExecutable));
         services.AddTransient<Jobs.TrainingProcess.TrainingProcessSupervisor>();

@@ -22,7 +22,8 @@ public sealed record DatasetResponse(
     long SizeBytes,
     IReadOnlyList<RowProblem> Problems,
     DatasetQualityReport? Quality,
-    DateTimeOffset CreatedAt)
+    DateTimeOffset CreatedAt,
+    bool TextOnly = false)
 {
     public static DatasetResponse From(Dataset dataset) => new(
         dataset.Id,
@@ -41,7 +42,8 @@ public sealed record DatasetResponse(
         dataset.SizeBytes,
         dataset.Problems,
         QualityOf(dataset),
-        dataset.CreatedAt);
+        dataset.CreatedAt,
+        dataset.TextOnly);
 
     /// <summary>The stored quality report; null for a dataset uploaded before reports existed.</summary>
     public static DatasetQualityReport? QualityOf(Dataset dataset) =>

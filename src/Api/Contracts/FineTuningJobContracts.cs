@@ -17,7 +17,9 @@ public sealed record CreateFineTuningJobRequest(
     double? ValidationSplit,
     string? OutOfScopeLabel,
     string? Quantization = null,
-    bool? DryRun = null);
+    bool? DryRun = null,
+    string? DistillFrom = null,
+    string? UnlabelledDatasetId = null);
 
 /// <summary>What a job would do, from <c>"dry_run": true</c>: nothing is queued.</summary>
 /// <param name="Object">Always <c>fine_tuning.job.preflight</c>.</param>
@@ -72,7 +74,9 @@ public sealed record FineTuningJobResponse(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     JsonElement? Evaluation = null,
-    IReadOnlyList<QualityFinding>? Warnings = null)
+    IReadOnlyList<QualityFinding>? Warnings = null,
+    string? DistillFrom = null,
+    string? UnlabelledDatasetId = null)
 {
     /// <summary>The job; with <paramref name="includeEvaluation"/>, also its full evaluation (per-class figures, confusion matrix).</summary>
     public static FineTuningJobResponse From(FineTuningJob job, bool includeEvaluation = false) => new(
@@ -98,7 +102,9 @@ public sealed record FineTuningJobResponse(
         job.CreatedAt,
         job.StartedAt,
         job.FinishedAt,
-        includeEvaluation && job.EvaluationJson is not null ? JsonDocument.Parse(job.EvaluationJson).RootElement.Clone() : null);
+        includeEvaluation && job.EvaluationJson is not null ? JsonDocument.Parse(job.EvaluationJson).RootElement.Clone() : null,
+        DistillFrom: job.DistillFrom,
+        UnlabelledDatasetId: job.UnlabelledDatasetId);
 }
 
 /// <summary>What a succeeded job published: a version of a registered model.</summary>

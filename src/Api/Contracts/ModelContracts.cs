@@ -41,7 +41,8 @@ public sealed record ModelVersionResponse(
     JsonElement? Metrics,
     JsonElement? Parity,
     JsonElement? Quantization,
-    DateTimeOffset CreatedAt)
+    DateTimeOffset CreatedAt,
+    string? Teacher = null)
 {
     public const string Float32 = "float32";
     public const string Int8 = "int8";
@@ -83,7 +84,8 @@ public sealed record ModelVersionResponse(
             withTrainingTexts ? Parse(version.MetricsJson) : WithoutTexts(version.MetricsJson),
             Parse(version.ParityJson),
             Parse(version.QuantizationJson),
-            version.CreatedAt);
+            version.CreatedAt,
+            version.Teacher);
     }
 
     private static JsonElement? WithoutTexts(string? json)

@@ -21,7 +21,7 @@ internal static partial class DatasetsEndpoints
     private const int DefaultPageSize = 20;
     private const int MaxPageSize = 100;
     private const int MaxPreviewRows = 500;
-    private static readonly HashSet<string> UploadFields = ["name", "text_column", "label_column", "dedupe", "redact_pii", "strict"];
+    private static readonly HashSet<string> UploadFields = ["name", "text_column", "label_column", "dedupe", "redact_pii", "strict", "text_only"];
 
     public static IEndpointRouteBuilder MapDatasetsEndpoints(this IEndpointRouteBuilder app)
     {
@@ -34,10 +34,12 @@ internal static partial class DatasetsEndpoints
                 Multipart form: `file` (required; CSV with RFC 4180 quoting, TSV or JSONL, UTF-8 with or without BOM),
                 `name`, `text_column` (default `text`), `label_column` (default `label`), `dedupe` (default true),
                 `redact_pii` (default false: replace e-mail addresses, phone numbers, Luhn-valid card numbers and IBANs
-                with placeholder tokens before anything is stored) and `strict` (default false: reject the upload on any
-                row problem instead of skipping the row). The upload is streamed; files over the configured limit get 413.
+                with placeholder tokens before anything is stored), `strict` (default false: reject the upload on any
+                row problem instead of skipping the row) and `text_only` (default false: texts without labels, read from
+                the text column alone and stored with empty labels; such a dataset feeds a distillation job's teacher as
+                its `unlabelled_dataset_id` and cannot train or validate a job). The upload is streamed; files over the configured limit get 413.
                 Rows with problems are skipped and counted, the first 100 reported with their line. An upload that is not
-                text, lacks a column, has no valid rows or fewer than two labels is rejected with 422 and stores nothing.
+                text, lacks a column, has no valid rows or (unless `text_only`) fewer than two labels is rejected with 422 and stores nothing.
                 """)
             .AddOpenApiOperationTransformer(MultipartUploadForm.Describe(
                 "The dataset file and how to read it.",
@@ -47,7 +49,8 @@ internal static partial class DatasetsEndpoints
                 ("label_column", JsonSchemaType.String, "Column or JSON field holding the label.", "label"),
                 ("dedupe", JsonSchemaType.Boolean, "Drop rows repeating an earlier row's text and label.", true),
                 ("redact_pii", JsonSchemaType.Boolean, "Replace e-mail addresses, phone numbers, card numbers and IBANs with tokens.", false),
-                ("strict", JsonSchemaType.Boolean, "Reject the whole upload on any row problem.", false)))
+                ("strict", JsonSchemaType.Boolean, "Reject the whole upload on any row problem.", false),
+                ("text_only", JsonSchemaType.Boolean, "Texts without labels, for a distillation job's teacher to score.", false)))
             .DisableAntiforgery()
             .WithBodyLimit(RequestBodyLimit.DatasetUpload)
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -137,6 +140,7 @@ internal static partial class DatasetsEndpoints
             Dedupe = form.Flag("dedupe", true, errors),
             RedactPii = form.Flag("redact_pii", false, errors),
             Strict = form.Flag("strict", false, errors),
+            TextOnly = form.Flag("text_only", false, errors),
             MaxTextLength = limits.MaxTextLength,
             MinExamplesPerLabel = limits.MinExamplesPerLabel,
         };
@@ -197,6 +201,7 @@ internal static partial class DatasetsEndpoints
             ArtifactKey = stored.Key,
             Problems = result.Problems.Select(p => new RowProblem(p.Line, p.Message)).ToList(),
             QualityJson = JsonSerializer.Serialize(result.Quality, TrainingJson.Options),
+            TextOnly = options.TextOnly,
             CreatedAt = clock.GetUtcNow(),
         };
 
@@ -288,7 +293,7 @@ internal static partial class DatasetsEndpoints
     {
         var dataset = await FindAsync(db, id, cancellationToken);
         var activeJob = await db.FineTuningJobs.AsNoTracking()
-            .Where(j => (j.TrainingDatasetId == id || j.ValidationDatasetId == id)
+            .Where(j => (j.TrainingDatasetId == id || j.ValidationDatasetId == id || j.UnlabelledDatasetId == id)
                 && (j.Status == FineTuningJobStatus.Queued || j.Status == FineTuningJobStatus.Running))
             .Select(j => j.Id)
             .FirstOrDefaultAsync(cancellationToken);

@@ -38,7 +38,14 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
         shown with the version), `dry_run` (true: check everything and answer 200 with the preflight, the resolved
         hyperparameters, the rows it would train and validate on, every finding about its data (the datasets' reports and,
         with a validation dataset, the pair checks) and an estimated
-        duration from this service's last job of the same kind, without queueing anything). Refused with 422 before
+        duration from this service's last job of the same kind, without queueing anything), `distill_from`
+        (`name:version` of a registered model to distil from: the job's own architecture, the n-gram bag by default,
+        learns from the teacher's temperature-softened probabilities mixed with the labels, see the
+        `distillation_temperature` and `distillation_alpha` hyperparameters; the teacher must predict every label of
+        the training data, and its ONNX export is run over the texts, its outputs kept for the next student of the same
+        teacher and dataset) and `unlabelled_dataset_id` (with `distill_from`: a dataset, typically uploaded with
+        `text_only`, whose texts the student also learns from through the teacher). A `text_only` dataset cannot be the
+        training or validation dataset. Refused with 422 before
         anything is queued: training data in which every label is unique, more labels than `Jobs:MaxLabels`, or
         labels with a single example and no validation dataset.
         """;
@@ -107,6 +114,24 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
             }
         }
 
+        ModelReference? teacherReference = null;
+        if (request.DistillFrom is not null)
+        {
+            if (ModelReference.TryParse(request.DistillFrom, out var parsed))
+            {
+                teacherReference = parsed;
+            }
+            else
+            {
+                errors.Add(ProblemError.ForField("distill_from", $"'{request.DistillFrom}' is not a model version as name:version (for example support-intents:3)."));
+            }
+        }
+
+        if (request.UnlabelledDatasetId is not null && request.DistillFrom is null)
+        {
+            errors.Add(ProblemError.ForField("unlabelled_dataset_id", "Unlabelled texts are learnt from through a teacher: give distill_from too."));
+        }
+
         if (errors.Count > 0)
         {
             throw new RequestValidationException(errors);
@@ -116,6 +141,16 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
         var validation = request.ValidationDatasetId is null
             ? null
             : await FindDatasetAsync(request.ValidationDatasetId, "validation_dataset_id", cancellationToken);
+
+        var unlabelled = request.UnlabelledDatasetId is null
+            ? null
+            : await FindDatasetAsync(request.UnlabelledDatasetId, "unlabelled_dataset_id", cancellationToken);
+        var teacher = teacherReference is null
+            ? null
+            : await db.ModelVersions.AsNoTracking()
+                .FirstOrDefaultAsync(v => v.ModelName == teacherReference.Name && v.Version == teacherReference.Version, cancellationToken)
+                ?? throw new ApiProblemException(StatusCodes.Status404NotFound, "Teacher not found.",
+                    $"No model version {teacherReference} is registered.", [ProblemError.ForField("distill_from", $"{teacherReference} does not exist.")]);
 
         ModelVersion? baseVersion = null;
         if (baseModel is not null)
@@ -130,6 +165,24 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
         string architectureName = request.Architecture ?? encoder?.Architecture ?? baseVersion?.Architecture ?? ArchitectureRegistry.Default;
         ArchitectureRegistry.TryGet(architectureName, out var architecture);
         var unusable = new List<ProblemError>();
+        foreach (var (dataset, field) in new[] { (training, "training_dataset_id"), (validation, "validation_dataset_id") })
+        {
+            if (dataset?.TextOnly == true)
+            {
+                unusable.Add(ProblemError.ForField(field, $"Dataset '{dataset.Id}' holds texts without labels (text_only); it can only be a distillation job's unlabelled_dataset_id."));
+            }
+        }
+
+        if (teacher is not null)
+        {
+            unusable.AddRange(TeacherProblems(teacher, training, request.OutOfScopeLabel));
+        }
+
+        if (unusable.Count > 0)
+        {
+            throw new UnprocessableContentException(unusable[0].Message, unusable);
+        }
+
         if (architecture is null)
         {
             unusable.Add(ProblemError.ForField("architecture",
@@ -201,6 +254,8 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
             Model = request.Model!,
             BaseModel = encoder?.Id ?? (baseVersion is null ? null : $"{baseVersion.ModelName}:{baseVersion.Version}"),
             Architecture = architecture.Name,
+            DistillFrom = teacher is null ? null : $"{teacher.ModelName}:{teacher.Version}",
+            UnlabelledDatasetId = unlabelled?.Id,
             HyperparametersJson = JsonSerializer.Serialize(hyperparameters, TrainingJson.Options),
             TrainingDatasetId = training.Id,
             ValidationDatasetId = validation?.Id,
@@ -357,6 +412,29 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
                 yield return ProblemError.ForField("training_dataset_id",
                     $"{singles.Count} label(s) have a single example ({string.Join(", ", singles.Take(10).Select(l => $"'{l}'"))}{(singles.Count > 10 ? ", ..." : string.Empty)}): the validation split cannot hold one out, so they would never be validated. Add examples or give a validation_dataset_id. (single_example_labels)");
             }
+        }
+    }
+
+    /// <summary>
+    /// Why a registered version cannot teach a job on this training data: it has no ONNX export to run, or it does
+    /// not predict every label the student learns (its labels are mapped onto the student's by name; labels only the
+    /// teacher has are dropped, see <c>TeacherTargets</c>).
+    /// </summary>
+    private static IEnumerable<ProblemError> TeacherProblems(ModelVersion teacher, Dataset training, string? outOfScopeLabel)
+    {
+        string name = $"{teacher.ModelName}:{teacher.Version}";
+        if (teacher.OnnxArtifactKey is null)
+        {
+            yield return ProblemError.ForField("distill_from", $"The teacher {name} was published before ONNX export existed; it cannot be run. Train it again.");
+            yield break;
+        }
+
+        var taught = (JsonSerializer.Deserialize<string[]>(teacher.LabelsJson) ?? []).ToHashSet(StringComparer.Ordinal);
+        var untaught = training.Labels.Select(l => l.Label).Where(l => l != outOfScopeLabel && !taught.Contains(l)).Order(StringComparer.Ordinal).ToList();
+        if (untaught.Count > 0)
+        {
+            yield return ProblemError.ForField("distill_from",
+                $"The teacher {name} does not predict {untaught.Count} label(s) of the training data ({string.Join(", ", untaught.Take(10).Select(l => $"'{l}'"))}{(untaught.Count > 10 ? ", ..." : string.Empty)}), so it cannot teach them.");
         }
     }
 

@@ -5,7 +5,7 @@ namespace TextClassification.Persistence.Artifacts;
 /// <summary>The artifact keys the database refers to: what must never be collected, and what a backup must hold.</summary>
 internal static class ArtifactReferences
 {
-    /// <summary>Every artifact key a row holds: datasets, retained checkpoints, model versions and uploaded base models.</summary>
+    /// <summary>Every artifact key a row holds: datasets, retained checkpoints, model versions, uploaded base models and cached teacher outputs.</summary>
     public static async Task<HashSet<string>> ReadAsync(ServiceDbContext db, CancellationToken cancellationToken)
     {
         var keys = new HashSet<string>(StringComparer.Ordinal);
@@ -24,6 +24,7 @@ internal static class ArtifactReferences
             keys.Add(model.VocabularyArtifactKey);
         }
 
+        keys.UnionWith(await db.TeacherOutputs.Select(t => t.ArtifactKey).ToListAsync(cancellationToken));
         return keys;
     }
 

@@ -15,6 +15,8 @@ internal sealed class FineTuningJobConfiguration : IEntityTypeConfiguration<Fine
         builder.Property(j => j.Model).HasMaxLength(64);
         builder.Property(j => j.BaseModel).HasMaxLength(80);
         builder.Property(j => j.Architecture).HasMaxLength(64);
+        builder.Property(j => j.DistillFrom).HasMaxLength(80);
+        builder.Property(j => j.UnlabelledDatasetId).HasMaxLength(64).IsOrdinalText();
         builder.Property(j => j.TrainingDatasetId).HasMaxLength(64).IsOrdinalText();
         builder.Property(j => j.ValidationDatasetId).HasMaxLength(64).IsOrdinalText();
         builder.Property(j => j.OutOfScopeLabel).HasMaxLength(256);
@@ -29,6 +31,7 @@ internal sealed class FineTuningJobConfiguration : IEntityTypeConfiguration<Fine
         // The datasets endpoint asks "is a queued or running job using this dataset?" before it deletes one.
         builder.HasIndex(j => new { j.TrainingDatasetId, j.Status });
         builder.HasIndex(j => new { j.ValidationDatasetId, j.Status });
+        builder.HasIndex(j => new { j.UnlabelledDatasetId, j.Status });
         builder.HasIndex(j => j.Status);
     }
 }

@@ -19,6 +19,7 @@ internal sealed class ModelVersionConfiguration : IEntityTypeConfiguration<Model
         builder.Property(v => v.OnnxArtifactKey).HasMaxLength(512);
         builder.Property(v => v.OnnxSha256).HasMaxLength(64);
         builder.Property(v => v.QuantizedOnnxArtifactKey).HasMaxLength(512);
+        builder.Property(v => v.Teacher).HasMaxLength(80);
         builder.Property(v => v.QuantizedOnnxSha256).HasMaxLength(64);
 
         // Two jobs publishing under one name at once race for the next number; this index lets only one win.

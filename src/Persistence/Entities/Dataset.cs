@@ -37,6 +37,12 @@ public sealed class Dataset
     /// <summary>The first row problems found while importing, each with its line in the upload.</summary>
     public required List<RowProblem> Problems { get; init; }
 
+    /// <summary>
+    /// Texts without labels (uploaded with <c>text_only</c>): every stored row's label is empty. Such a dataset only
+    /// feeds a distillation job's teacher (<c>unlabelled_dataset_id</c>); it cannot train or validate a job.
+    /// </summary>
+    public bool TextOnly { get; init; }
+
     /// <summary>The quality report computed at upload (the training project's <c>DatasetQualityReport</c>); null for datasets uploaded before it existed.</summary>
     public string? QualityJson { get; init; }
 

@@ -18,6 +18,15 @@ public sealed class FineTuningJob
 
     public required string Architecture { get; init; }
 
+    /// <summary>
+    /// <c>name:version</c> of the registered model the job distils from (its teacher): the student learns from the
+    /// teacher's softened probabilities as well as from the labels. Null for an ordinary job.
+    /// </summary>
+    public string? DistillFrom { get; init; }
+
+    /// <summary>A dataset whose texts (labels ignored) the teacher scores for the student besides the training texts.</summary>
+    public string? UnlabelledDatasetId { get; init; }
+
     /// <summary>The resolved hyperparameters (defaults filled in), as JSON in snake_case.</summary>
     public required string HyperparametersJson { get; init; }
 

@@ -18,6 +18,9 @@ public sealed class ModelVersion
 
     public required string Architecture { get; init; }
 
+    /// <summary><c>name:version</c> of the model this version was distilled from; null when it learnt from labels alone.</summary>
+    public string? Teacher { get; init; }
+
     /// <summary>The labels the model predicts, in output order, as JSON.</summary>
     public required string LabelsJson { get; init; }
 

@@ -9,6 +9,12 @@ public sealed record DatasetImportOptions
     /// <summary>The column or property holding the label; matched like <see cref="TextColumn"/>.</summary>
     public string LabelColumn { get; init; } = "label";
 
+    /// <summary>
+    /// Texts without labels (for a distillation job's teacher to score): <see cref="LabelColumn"/> is not read, every
+    /// row is stored with an empty label, and the file need not have two labels.
+    /// </summary>
+    public bool TextOnly { get; init; }
+
     /// <summary>Drop rows whose text and label equal those of an earlier accepted row (after normalization and redaction).</summary>
     public bool Dedupe { get; init; } = true;
 

@@ -82,11 +82,11 @@ public static class DatasetImporter
         {
             session.Reject(notText.Line, notText.Field, notText.Message);
         }
-        else if (string.IsNullOrWhiteSpace(options.TextColumn) || string.IsNullOrWhiteSpace(options.LabelColumn))
+        else if (string.IsNullOrWhiteSpace(options.TextColumn) || (!options.TextOnly && string.IsNullOrWhiteSpace(options.LabelColumn)))
         {
             session.Reject(null, null, "The text and label column names must not be empty.");
         }
-        else if (options.TextColumn.Trim().Equals(options.LabelColumn.Trim(), StringComparison.OrdinalIgnoreCase))
+        else if (!options.TextOnly && options.TextColumn.Trim().Equals(options.LabelColumn.Trim(), StringComparison.OrdinalIgnoreCase))
         {
             session.Reject(null, options.LabelColumn, $"The text and label columns must differ; both are '{options.TextColumn.Trim()}'.");
         }
@@ -134,14 +134,14 @@ public static class DatasetImporter
         }
 
         int textIndex = FindColumn(columns, options.TextColumn, "text", headerLine, delimiter, session);
-        int labelIndex = FindColumn(columns, options.LabelColumn, "label", headerLine, delimiter, session);
+        int labelIndex = options.TextOnly ? textIndex : FindColumn(columns, options.LabelColumn, "label", headerLine, delimiter, session);
         if (textIndex < 0 || labelIndex < 0)
         {
             return;
         }
 
         int fieldCap = (int)Math.Min(MaxBufferBytes, (16L * options.MaxTextLength) + 4096);
-        reader.KeepFields([textIndex, labelIndex], fieldCap);
+        reader.KeepFields(options.TextOnly ? [textIndex] : [textIndex, labelIndex], fieldCap);
         while (await reader.ReadRecordAsync(cancellationToken))
         {
             if (reader.IsBlank)
@@ -150,7 +150,8 @@ public static class DatasetImporter
             }
 
             long line = reader.RecordLine;
-            FieldBuffer text = reader.Slot(0), label = reader.Slot(1);
+            // A text-only file has no label slot; the text stands in for it in the checks below and is not stored as one.
+            FieldBuffer text = reader.Slot(0), label = reader.Slot(options.TextOnly ? 0 : 1);
             if (reader.FieldCount != headerFields)
             {
                 session.SkipRow(line, $"The row has {reader.FieldCount} {Plural(reader.FieldCount, "field")}; the header has {headerFields}.");
@@ -173,7 +174,7 @@ public static class DatasetImporter
             }
             else
             {
-                session.AddRow(line, Encoding.UTF8.GetString(text.Span), Encoding.UTF8.GetString(label.Span));
+                session.AddRow(line, Encoding.UTF8.GetString(text.Span), options.TextOnly ? null : Encoding.UTF8.GetString(label.Span));
             }
 
             await session.FlushIfFullAsync(cancellationToken);
@@ -218,16 +219,16 @@ public static class DatasetImporter
             {
                 if (firstObjectProperties is not null)
                 {
-                    if (!hasText || !hasLabel)
+                    if (!hasText || (!hasLabel && !options.TextOnly))
                     {
-                        RejectMissingProperties(lines.LineNumber, hasText, hasLabel, textProperty, labelProperty, firstObjectProperties, session);
+                        RejectMissingProperties(lines.LineNumber, hasText, hasLabel || options.TextOnly, textProperty, labelProperty, firstObjectProperties, session);
                         return;
                     }
 
                     firstObjectProperties = null;
                 }
 
-                session.AddRow(lines.LineNumber, text, label);
+                session.AddRow(lines.LineNumber, text, options.TextOnly ? null : label);
             }
 
             await session.FlushIfFullAsync(cancellationToken);

@@ -67,7 +67,7 @@ internal sealed class ImportSession : IDisposable
         }
 
         string label = Normalize(rawLabel);
-        if (label.Length == 0)
+        if (label.Length == 0 && !_options.TextOnly)
         {
             SkipRow(line, $"The label ('{_labelColumn}') is missing or empty.");
             return;
@@ -116,7 +116,11 @@ internal sealed class ImportSession : IDisposable
         _card += found.Card;
         _iban += found.Iban;
         _rowCount++;
-        CollectionsMarshal.GetValueRefOrAddDefault(_labelCounts, label, out _)++;
+        if (!_options.TextOnly)
+        {
+            CollectionsMarshal.GetValueRefOrAddDefault(_labelCounts, label, out _)++;
+        }
+
         (_quality ??= new DatasetQualityCollector(_options.MinExamplesPerLabel)).Add(line, text, label, length);
         _minLength = Math.Min(_minLength, length);
         _maxLength = Math.Max(_maxLength, length);
@@ -181,7 +185,7 @@ internal sealed class ImportSession : IDisposable
                 ? $"The file has no valid rows: all {_rowsSkipped} rows have problems (see the errors or problems for their lines)."
                 : "The file has no valid rows: it holds no data rows.");
         }
-        else if (_labelCounts.Count < 2)
+        else if (_labelCounts.Count < 2 && !_options.TextOnly)
         {
             Reject(null, _labelColumn,
                 $"The file has only 1 distinct label ('{_labelCounts.Keys.First()}'); a classifier needs at least 2.");

@@ -8,6 +8,7 @@ using TextClassification.Persistence.Entities;
 using TextClassification.Training.BaseModels;
 using TextClassification.Training.Checkpoints;
 using TextClassification.Training.Data;
+using TextClassification.Training.Distillation;
 using TextClassification.Training.Export.Onnx;
 using TextClassification.Training.Loop;
 
@@ -30,6 +31,7 @@ public sealed partial class FineTuningJobExecution(
     JobEventLog events,
     TrainingDevice device,
     BaseModelCatalog baseModels,
+    TeacherOutputCache teacherOutputs,
     TimeProvider clock,
     Microsoft.Extensions.Options.IOptions<JobsOptions> jobsOptions,
     ILogger<FineTuningJobExecution> logger) : IFineTuningJobExecution
@@ -54,12 +56,12 @@ public sealed partial class FineTuningJobExecution(
         }
 
         var hyperparameters = JsonSerializer.Deserialize<Hyperparameters>(job.HyperparametersJson, TrainingJson.Options)!;
-        var trainingRows = await ReadRowsAsync(db, job.TrainingDatasetId, "training", cancellationToken);
+        var (trainingDataset, trainingRows) = await ReadDatasetAsync(db, job.TrainingDatasetId, "training", cancellationToken);
         IReadOnlyList<LabelledText> train = trainingRows;
         IReadOnlyList<LabelledText> validation;
         if (job.ValidationDatasetId is { } validationId)
         {
-            validation = await ReadRowsAsync(db, validationId, "validation", cancellationToken);
+            validation = (await ReadDatasetAsync(db, validationId, "validation", cancellationToken)).Rows;
         }
         else
         {
@@ -77,6 +79,8 @@ public sealed partial class FineTuningJobExecution(
                 $"Resuming from the checkpoint after epoch {resume.EpochsCompleted}.", new { epoch = resume.EpochsCompleted, step = resume.GlobalStep }, cancellationToken);
         }
 
+        // A resumed run's checkpoint was made with the teacher's targets; its fingerprint checks they are the same.
+        (TeacherTargets Targets, string Version)? teacher = job.DistillFrom is null ? null : await TeacherTargetsAsync(db, job, trainingDataset, trainingRows, cancellationToken);
         var request = new TrainingRequest
         {
             Architecture = job.Architecture,
@@ -87,6 +91,7 @@ public sealed partial class FineTuningJobExecution(
             Resume = resume,
             BaseModel = baseModel,
             Pretrained = pretrained,
+            Teacher = teacher?.Targets,
             Device = device.Device,
         };
 
@@ -144,7 +149,64 @@ public sealed partial class FineTuningJobExecution(
             onnx_bytes = exported.Onnx.LongLength,
             quantization = exported.Quantization,
         }, CancellationToken.None);
-        return await PublishAsync(job, result, exported, CancellationToken.None);
+        return await PublishAsync(job, result, exported, teacher?.Version, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The teacher's logits over the training texts and, with <c>unlabelled_dataset_id</c>, over those texts too:
+    /// read from <see cref="TeacherOutputCache"/> when this teacher has scored the same dataset before, else computed
+    /// and kept. Each dataset's outcome (cache hit or miss, rows, seconds) is one event of the job.
+    /// </summary>
+    private async Task<(TeacherTargets Targets, string Version)> TeacherTargetsAsync(
+        ServiceDbContext db, FineTuningJob job, Dataset trainingDataset, List<LabelledText> trainingRows, CancellationToken cancellationToken)
+    {
+        if (!ModelReference.TryParse(job.DistillFrom!, out var reference))
+        {
+            throw new TrainingFailedException(TrainingFailedException.TeacherUnusable, $"'{job.DistillFrom}' does not name a model version.");
+        }
+
+        var teacher = await db.ModelVersions.AsNoTracking().FirstOrDefaultAsync(v => v.ModelName == reference.Name && v.Version == reference.Version, cancellationToken)
+            ?? throw new TrainingFailedException(TrainingFailedException.TeacherUnusable, $"The teacher {job.DistillFrom} no longer exists.");
+        var labels = JsonSerializer.Deserialize<string[]>(teacher.LabelsJson, TrainingJson.Options)!;
+        var logitsByText = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        var datasets = new List<(Dataset Dataset, List<LabelledText> Rows)> { (trainingDataset, trainingRows) };
+        if (job.UnlabelledDatasetId is { } unlabelledId)
+        {
+            datasets.Add(await ReadDatasetAsync(db, unlabelledId, "unlabelled", cancellationToken));
+        }
+
+        foreach (var (dataset, rows) in datasets)
+        {
+            DatasetTeacherOutputs outputs;
+            try
+            {
+                outputs = await teacherOutputs.GetAsync(teacher, dataset, rows.Select(row => row.Text).ToList(), heartbeat.Beat, cancellationToken);
+            }
+            catch (Exception e) when (e is InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+            {
+                throw new TrainingFailedException(TrainingFailedException.TeacherUnusable, $"The teacher {job.DistillFrom} cannot be run: {e.Message}", e);
+            }
+
+            if (outputs.Labels != labels.Length)
+            {
+                throw new TrainingFailedException(TrainingFailedException.TeacherUnusable, $"The teacher {job.DistillFrom}'s ONNX graph has {outputs.Labels} outputs for its {labels.Length} labels.");
+            }
+
+            for (int row = 0; row < rows.Count; row++)
+            {
+                logitsByText[rows[row].Text] = outputs.Logits.AsSpan(row * outputs.Labels, outputs.Labels).ToArray();
+            }
+
+            await events.AppendAsync(job.Id, "info", JobEventTypes.TeacherOutputs,
+                outputs.FromCache
+                    ? $"Teacher {job.DistillFrom}'s outputs over dataset {dataset.Id} read from the cache ({outputs.Rows} texts, {outputs.Seconds:F1} s)."
+                    : $"Teacher {job.DistillFrom} scored dataset {dataset.Id} ({outputs.Rows} texts in {outputs.Seconds:F1} s); the outputs are kept for the next student.",
+                new { teacher = job.DistillFrom, dataset_id = dataset.Id, cache_hit = outputs.FromCache, rows = outputs.Rows, seconds = Math.Round(outputs.Seconds, 2) },
+                cancellationToken);
+        }
+
+        var unlabelled = datasets.Count > 1 ? datasets[1].Rows.Select(row => row.Text).ToList() : [];
+        return (new TeacherTargets { Labels = labels, LogitsByText = logitsByText, UnlabelledTexts = unlabelled }, $"{teacher.ModelName}:{teacher.Version}");
     }
 
     private static string Describe(ExportedModel exported) =>
@@ -161,7 +223,7 @@ public sealed partial class FineTuningJobExecution(
             : ".");
 
     /// <summary>Stores the final model and registers it as the next version of the job's model name.</summary>
-    private async Task<PublishedModel> PublishAsync(FineTuningJob job, TrainingResult result, ExportedModel exported, CancellationToken cancellationToken)
+    private async Task<PublishedModel> PublishAsync(FineTuningJob job, TrainingResult result, ExportedModel exported, string? teacher, CancellationToken cancellationToken)
     {
         StoredArtifact stored;
         await using (var write = artifacts.BeginWrite($"models/{job.Model}/{job.Id}.ckpt"))
@@ -185,6 +247,7 @@ public sealed partial class FineTuningJobExecution(
                 Version = version,
                 JobId = job.Id,
                 Architecture = result.Model.Architecture,
+                Teacher = teacher,
                 LabelsJson = JsonSerializer.Serialize(result.Model.Labels, TrainingJson.Options),
                 MetricsJson = evaluationJson,
                 OutOfScopeThreshold = result.Model.OutOfScopeThreshold,
@@ -222,7 +285,7 @@ public sealed partial class FineTuningJobExecution(
         return await write.CommitAsync(cancellationToken);
     }
 
-    private async Task<List<LabelledText>> ReadRowsAsync(ServiceDbContext db, string datasetId, string role, CancellationToken cancellationToken)
+    private async Task<(Dataset Dataset, List<LabelledText> Rows)> ReadDatasetAsync(ServiceDbContext db, string datasetId, string role, CancellationToken cancellationToken)
     {
         var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == datasetId, cancellationToken)
             ?? throw new TrainingFailedException(TrainingFailedException.InvalidData, $"The {role} dataset {datasetId} no longer exists.");
@@ -233,7 +296,7 @@ public sealed partial class FineTuningJobExecution(
             rows.Add(row);
         }
 
-        return rows;
+        return (dataset, rows);
     }
 
     private async Task<TrainingCheckpoint?> LatestCheckpointAsync(ServiceDbContext db, string jobId, CancellationToken cancellationToken)

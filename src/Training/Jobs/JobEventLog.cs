@@ -18,6 +18,9 @@ public static class JobEventTypes
     public const string Warning = "warning";
     public const string Message = "message";
     public const string TrainingProcess = "training_process";
+
+    /// <summary>A distillation job has its teacher's outputs over one dataset, from the cache or computed.</summary>
+    public const string TeacherOutputs = "teacher_outputs";
 }
 
 /// <summary>

@@ -12,6 +12,7 @@ public sealed class TrainingFailedException(string code, string message, Excepti
     public const string InvalidData = "invalid_data";
     public const string OutOfMemory = "out_of_memory";
     public const string BaseModelUnusable = "base_model_unusable";
+    public const string TeacherUnusable = "teacher_unusable";
     public const string ArtifactCorrupted = "artifact_corrupted";
     public const string ExportParityFailed = "export_parity_failed";
     public const string TrainingProcessCrashed = "training_process_crashed";

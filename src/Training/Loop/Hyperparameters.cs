@@ -92,6 +92,21 @@ public sealed record Hyperparameters
     [JsonPropertyName("augmentation")]
     public AugmentationSettings? Augmentation { get; init; }
 
+    /// <summary>
+    /// Distillation only (a job with <c>distill_from</c>): the temperature both the teacher's and the student's logits
+    /// are divided by before the softmax in the soft-target loss; above 1 it spreads the teacher's probability over
+    /// the labels it finds similar, which is what the student learns from beyond the label.
+    /// </summary>
+    [JsonPropertyName("distillation_temperature")]
+    public double DistillationTemperature { get; init; } = DistillationDefaults.Temperature;
+
+    /// <summary>
+    /// Distillation only: the weight of the soft-target loss (KL divergence × T²); the labels' cross-entropy gets
+    /// 1 − alpha. Texts without a label (out-of-scope and unlabelled ones) have only the soft term.
+    /// </summary>
+    [JsonPropertyName("distillation_alpha")]
+    public double DistillationAlpha { get; init; } = DistillationDefaults.Alpha;
+
     /// <summary>Problems with these values, each naming its field as serialised; empty when the run can start.</summary>
     public IReadOnlyList<HyperparameterError> Validate()
     {
@@ -117,6 +132,8 @@ public sealed record Hyperparameters
             Check(!Augmentation.Enabled || TrainLayers != 0, "augmentation", "needs an encoder that trains: with train_layers 0 every text is embedded once, so variants would never be seen");
         }
 
+        Check(DistillationTemperature >= 0.1 && DistillationTemperature <= 100, "distillation_temperature", "must be between 0.1 and 100");
+        Check(DistillationAlpha >= 0 && DistillationAlpha <= 1, "distillation_alpha", "must be between 0 and 1");
         return errors;
 
         // The comparisons are written so that NaN fails them.
@@ -179,6 +196,12 @@ public sealed record HyperparameterOverrides
     [JsonPropertyName("probe_learning_rate")]
     public double? ProbeLearningRate { get; init; }
 
+    [JsonPropertyName("distillation_temperature")]
+    public double? DistillationTemperature { get; init; }
+
+    [JsonPropertyName("distillation_alpha")]
+    public double? DistillationAlpha { get; init; }
+
     /// <summary><c>"all"</c> or a number of top encoder layers; see <see cref="Hyperparameters.TrainLayers"/>.</summary>
     [JsonPropertyName("train_layers")]
     [JsonConverter(typeof(TrainLayersJsonConverter))]
@@ -208,6 +231,8 @@ public sealed record HyperparameterOverrides
             ProbeEpochs = ProbeEpochs ?? defaults.ProbeEpochs,
             ProbeLearningRate = ProbeLearningRate ?? defaults.ProbeLearningRate,
             Augmentation = Augmentation ?? defaults.Augmentation,
+            DistillationTemperature = DistillationTemperature ?? defaults.DistillationTemperature,
+            DistillationAlpha = DistillationAlpha ?? defaults.DistillationAlpha,
         };
     }
 }

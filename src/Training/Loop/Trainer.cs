@@ -6,6 +6,7 @@ using TextClassification.Training.BaseModels;
 using TextClassification.Training.Checkpoints;
 using TextClassification.Training.Data;
 using TextClassification.Training.Data.Augmentation;
+using TextClassification.Training.Distillation;
 using TextClassification.Training.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -81,6 +82,7 @@ public static class Trainer
         string? OutOfScopeLabel,
         IReadOnlyList<string> TrainTexts,
         int[] TrainTargets,
+        float[]? TeacherLogits,
         IReadOnlyList<LabelledText> Validation,
         string DataFingerprint)
     {
@@ -115,7 +117,27 @@ public static class Trainer
                 throw new TrainingRequestException($"Validation rows have labels the training rows lack: {string.Join(", ", unknown)}.");
             }
 
-            string fingerprint = Fingerprint(request.Train, request.Validation, outOfScope);
+            // A distilling run also trains on its teacher's verdicts over texts without a label: the out-of-scope
+            // training rows and the unlabelled texts (those the labelled rows already hold are not repeated).
+            var trainTexts = inScope.Select(row => row.Text).ToList();
+            var trainTargets = inScope.Select(row => index[row.Label]).ToList();
+            float[]? teacherLogits = null;
+            if (request.Teacher is { } teacher)
+            {
+                var seen = new HashSet<string>(trainTexts, StringComparer.Ordinal);
+                foreach (string text in request.Train.Where(row => row.Label == outOfScope).Select(row => row.Text).Concat(teacher.UnlabelledTexts))
+                {
+                    if (seen.Add(text))
+                    {
+                        trainTexts.Add(text);
+                        trainTargets.Add(DistillationLoss.NoLabel);
+                    }
+                }
+
+                teacherLogits = teacher.LogitsFor(trainTexts, labels);
+            }
+
+            string fingerprint = Fingerprint(request.Train, request.Validation, outOfScope, request.Teacher is null ? null : (trainTexts, teacherLogits!));
             TokenizerDefinition tokenizer;
             ModelConfig config;
             if (resume is not null)
@@ -176,7 +198,8 @@ public static class Trainer
                     throw new TrainingRequestException($"Invalid tokenizer settings: {string.Join("; ", settingsErrors.Select(e => $"{e.Field} {e.Message}"))}.");
                 }
 
-                tokenizer = TokenizerDefinition.Learn(inScope.Select(row => row.Text), settings);
+                // Every text the run trains on, unlabelled ones included: the teacher labels their n-grams too.
+                tokenizer = TokenizerDefinition.Learn(trainTexts, settings);
                 try
                 {
                     config = architecture.ResolveConfig(request.Model, new TextTokenizer(tokenizer).VocabularySize, labels.Length, hyperparameters);
@@ -200,13 +223,15 @@ public static class Trainer
                 config,
                 labels,
                 outOfScope,
-                inScope.Select(row => row.Text).ToArray(),
-                inScope.Select(row => index[row.Label]).ToArray(),
+                trainTexts,
+                trainTargets.ToArray(),
+                teacherLogits,
                 request.Validation,
                 fingerprint);
         }
 
-        private static string Fingerprint(IReadOnlyList<LabelledText> train, IReadOnlyList<LabelledText> validation, string? outOfScope)
+        private static string Fingerprint(
+            IReadOnlyList<LabelledText> train, IReadOnlyList<LabelledText> validation, string? outOfScope, (List<string> Texts, float[] Logits)? teacher)
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             Append(hash, $"out-of-scope:{outOfScope}\n");
@@ -220,6 +245,18 @@ public static class Trainer
                     Append(hash, row.Label);
                     Append(hash, "\n");
                 }
+            }
+
+            if (teacher is var (texts, logits))
+            {
+                Append(hash, $"teacher:{texts.Count}\n");
+                foreach (string text in texts)
+                {
+                    Append(hash, text);
+                    Append(hash, "\n");
+                }
+
+                hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(logits.AsSpan()));
             }
 
             return Convert.ToHexStringLower(hash.GetHashAndReset());
@@ -355,6 +392,7 @@ public static class Trainer
                 int end = Math.Min(start + h.BatchSize, order.Length);
                 texts.Clear();
                 var targets = new long[end - start];
+                var rows = order[start..end];
                 for (int i = start; i < end; i++)
                 {
                     texts.Add(epochTexts[order[i]]);
@@ -364,8 +402,7 @@ public static class Trainer
                 Tensor logits;
                 if (frozenFeatures is not null)
                 {
-                    var rows = tensor(Array.ConvertAll(order[start..end], i => (long)i)).to(device);
-                    logits = ((BertClassifier)model).Classify(frozenFeatures.index_select(0, rows));
+                    logits = ((BertClassifier)model).Classify(frozenFeatures.index_select(0, tensor(Array.ConvertAll(rows, i => (long)i)).to(device)));
                 }
                 else
                 {
@@ -373,7 +410,7 @@ public static class Trainer
                     logits = model.forward(Scoring.ToTensor(batch.InputIds, batch, device), Scoring.ToTensor(batch.AttentionMask, batch, device));
                 }
 
-                var loss = nn.functional.cross_entropy(logits, tensor(targets).to(device), weight: classWeights, label_smoothing: h.LabelSmoothing);
+                var loss = Loss(logits, rows, tensor(targets).to(device));
 
                 optimizer.zero_grad();
                 loss.backward();
@@ -453,13 +490,35 @@ public static class Trainer
                     var rows = order[start..Math.Min(start + h.BatchSize, order.Length)];
                     var targets = tensor(Array.ConvertAll(rows, i => (long)plan.TrainTargets[i])).to(device);
                     var logits = bert.Classify(features.index_select(0, tensor(Array.ConvertAll(rows, i => (long)i)).to(device)));
-                    var loss = nn.functional.cross_entropy(logits, targets, weight: classWeights, label_smoothing: h.LabelSmoothing);
+                    var loss = Loss(logits, rows, targets);
                     headOptimizer.zero_grad();
                     loss.backward();
                     headOptimizer.ParamGroups.First().LearningRate = h.ProbeLearningRate * LearningRateSchedule.At(step++, steps, 0, LearningRateScheduleKind.Linear);
                     headOptimizer.step();
                 }
             }
+        }
+
+        /// <summary>
+        /// The loss of a batch of the plan's training rows <paramref name="rows"/>: the cross-entropy with the labels,
+        /// or, when distilling, <see cref="DistillationLoss"/> with the teacher's logits of those rows.
+        /// </summary>
+        private Tensor Loss(Tensor logits, int[] rows, Tensor targets)
+        {
+            if (plan.TeacherLogits is not { } teacher)
+            {
+                return nn.functional.cross_entropy(logits, targets, weight: classWeights, label_smoothing: h.LabelSmoothing);
+            }
+
+            int labels = plan.Labels.Count;
+            var batch = new float[rows.Length * labels];
+            for (int i = 0; i < rows.Length; i++)
+            {
+                Array.Copy(teacher, (long)rows[i] * labels, batch, (long)i * labels, labels);
+            }
+
+            using var teacherLogits = tensor(batch, [rows.Length, labels]).to(device);
+            return DistillationLoss.Compute(logits, teacherLogits, targets, h.DistillationTemperature, h.DistillationAlpha, classWeights, h.LabelSmoothing);
         }
 
         /// <summary>
@@ -655,15 +714,21 @@ public static class Trainer
         private static Tensor InverseFrequencyWeights(int[] targets, int labels)
         {
             var counts = new double[labels];
+            int labelled = 0;
             foreach (int target in targets)
             {
-                counts[target]++;
+                // Rows a distilling run has without a label (DistillationLoss.NoLabel) have no class.
+                if (target >= 0)
+                {
+                    counts[target]++;
+                    labelled++;
+                }
             }
 
             var weights = new float[labels];
             for (int c = 0; c < labels; c++)
             {
-                weights[c] = counts[c] == 0 ? 0 : (float)(targets.Length / (labels * counts[c]));
+                weights[c] = counts[c] == 0 ? 0 : (float)(labelled / (labels * counts[c]));
             }
 
             return tensor(weights);

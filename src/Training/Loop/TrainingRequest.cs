@@ -2,6 +2,7 @@ using TextClassification.Inference.Tokenization;
 using TextClassification.Training.BaseModels;
 using TextClassification.Training.Checkpoints;
 using TextClassification.Training.Data;
+using TextClassification.Training.Distillation;
 using TextClassification.Training.Models;
 using static TorchSharp.torch;
 
@@ -44,6 +45,12 @@ public sealed record TrainingRequest
     /// new head for this run's labels. Ignored when resuming (the checkpoint holds the weights).
     /// </summary>
     public PretrainedEncoder? Pretrained { get; init; }
+
+    /// <summary>
+    /// Distillation: the teacher's logits for the training texts and the unlabelled texts to learn from too; the loss
+    /// becomes <see cref="DistillationLoss"/>. Null for an ordinary run.
+    /// </summary>
+    public TeacherTargets? Teacher { get; init; }
 
     /// <summary>Tokenizer settings in place of the architecture's defaults (experiments; jobs leave it null).</summary>
     public TokenizerSettings? Tokenizer { get; init; }

@@ -194,6 +194,9 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                         .IsRequired()
                         .HasColumnType("text");
 
+                    b.Property<bool>("TextOnly")
+                        .HasColumnType("boolean");
+
                     b.HasKey("Id");
 
                     b.ToTable("datasets", (string)null);
@@ -236,6 +239,10 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                     b.Property<string>("Device")
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)");
+
+                    b.Property<string>("DistillFrom")
+                        .HasMaxLength(80)
+                        .HasColumnType("character varying(80)");
 
                     b.Property<string>("ErrorCode")
                         .HasMaxLength(64)
@@ -300,6 +307,12 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                         .UseCollation("C")
                         .HasAnnotation("TextClassification:OrdinalText", true);
 
+                    b.Property<string>("UnlabelledDatasetId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
                     b.Property<string>("ValidationDatasetId")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")
@@ -318,6 +331,8 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                     b.HasIndex("Status");
 
                     b.HasIndex("TrainingDatasetId", "Status");
+
+                    b.HasIndex("UnlabelledDatasetId", "Status");
 
                     b.HasIndex("ValidationDatasetId", "Status");
 
@@ -526,6 +541,10 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                     b.Property<long?>("QuantizedOnnxSizeBytes")
                         .HasColumnType("bigint");
 
+                    b.Property<string>("Teacher")
+                        .HasMaxLength(80)
+                        .HasColumnType("character varying(80)");
+
                     b.Property<int>("Version")
                         .HasColumnType("integer");
 
@@ -538,6 +557,58 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                         .IsUnique();
 
                     b.ToTable("model_versions", (string)null);
+                });
+
+            modelBuilder.Entity("TextClassification.Persistence.Entities.TeacherOutputs", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("ArtifactKey")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("character varying(512)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("DatasetSha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.Property<int>("Labels")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("Rows")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("TeacherOnnxSha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("TeacherOnnxSha256", "DatasetSha256")
+                        .IsUnique();
+
+                    b.ToTable("teacher_outputs", (string)null);
                 });
 
             modelBuilder.Entity("TextClassification.Persistence.Entities.UploadedBaseModel", b =>

@@ -186,6 +186,9 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("TextOnly")
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.ToTable("datasets", (string)null);
@@ -226,6 +229,10 @@ namespace TextClassification.Persistence.Migrations.Sqlite
 
                     b.Property<string>("Device")
                         .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DistillFrom")
+                        .HasMaxLength(80)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ErrorCode")
@@ -290,6 +297,11 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasAnnotation("TextClassification:OrdinalText", true);
 
+                    b.Property<string>("UnlabelledDatasetId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
                     b.Property<string>("ValidationDatasetId")
                         .HasMaxLength(64)
                         .HasColumnType("TEXT")
@@ -307,6 +319,8 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                     b.HasIndex("Status");
 
                     b.HasIndex("TrainingDatasetId", "Status");
+
+                    b.HasIndex("UnlabelledDatasetId", "Status");
 
                     b.HasIndex("ValidationDatasetId", "Status");
 
@@ -503,6 +517,10 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                     b.Property<long?>("QuantizedOnnxSizeBytes")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Teacher")
+                        .HasMaxLength(80)
+                        .HasColumnType("TEXT");
+
                     b.Property<int>("Version")
                         .HasColumnType("INTEGER");
 
@@ -515,6 +533,54 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                         .IsUnique();
 
                     b.ToTable("model_versions", (string)null);
+                });
+
+            modelBuilder.Entity("TextClassification.Persistence.Entities.TeacherOutputs", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ArtifactKey")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DatasetSha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.Property<int>("Labels")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Rows")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("TeacherOnnxSha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("TeacherOnnxSha256", "DatasetSha256")
+                        .IsUnique();
+
+                    b.ToTable("teacher_outputs", (string)null);
                 });
 
             modelBuilder.Entity("TextClassification.Persistence.Entities.UploadedBaseModel", b =>

@@ -1,0 +1,200 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.ML.OnnxRuntime;
+using TextClassification.Inference.Sessions;
+using TextClassification.Persistence;
+using TextClassification.Persistence.Artifacts;
+using TextClassification.Persistence.Entities;
+
+namespace TextClassification.Training.Distillation;
+
+/// <summary>A teacher's logits over one dataset.</summary>
+/// <param name="Logits">Row-major <c>[Rows, Labels]</c>, in the dataset's stored row order.</param>
+/// <param name="Rows">The dataset's rows.</param>
+/// <param name="Labels">The teacher's labels (logit columns).</param>
+/// <param name="FromCache">Whether they were read back rather than computed for this call.</param>
+/// <param name="Seconds">Time spent reading or computing them.</param>
+public sealed record DatasetTeacherOutputs(float[] Logits, int Rows, int Labels, bool FromCache, double Seconds);
+
+/// <summary>
+/// Runs a teacher's exported ONNX graph over a dataset's texts and keeps the logits, so that the next student of the
+/// same teacher on the same dataset reads them instead of paying for the teacher again. Outputs are identified by the
+/// SHA-256 of the teacher's ONNX file and of the dataset's stored file (a <see cref="TeacherOutputs"/> row; the
+/// floats live in the artifact store). The teacher runs through ONNX Runtime with the session and tokenizer code
+/// that serving uses, on every core, in batches of texts of similar length (so little of a batch is padding).
+/// </summary>
+public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactStore artifacts, TimeProvider clock)
+{
+    /// <summary>Texts per ONNX Runtime run: large enough to keep the cores busy, small enough to bound padding.</summary>
+    internal const int BatchSize = 64;
+
+    private const int HeaderBytes = 8;
+
+    /// <summary>The teacher's logits over <paramref name="texts"/> (the rows of <paramref name="dataset"/>, in stored order).</summary>
+    /// <param name="teacher">The teacher version; it must have an ONNX artifact.</param>
+    /// <param name="dataset">The dataset the texts are, whose SHA-256 identifies them.</param>
+    /// <param name="texts">Every row's text, in the dataset's stored order.</param>
+    /// <param name="onBatch">Called after every batch the teacher runs (a worker's sign of life: a large teacher over a large dataset takes minutes).</param>
+    /// <param name="cancellationToken">Checked between batches.</param>
+    public async Task<DatasetTeacherOutputs> GetAsync(ModelVersion teacher, Dataset dataset, IReadOnlyList<string> texts, Action? onBatch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(texts);
+        if (teacher.OnnxArtifactKey is null || teacher.OnnxSha256 is null || teacher.OnnxSizeBytes is null)
+        {
+            throw new InvalidDataException($"The teacher {teacher.ModelName}:{teacher.Version} has no ONNX export to run.");
+        }
+
+        var clock = Stopwatch.StartNew();
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
+            var cached = await db.TeacherOutputs.AsNoTracking()
+                .FirstOrDefaultAsync(t => t.TeacherOnnxSha256 == teacher.OnnxSha256 && t.DatasetSha256 == dataset.Sha256, cancellationToken);
+            if (cached is not null && cached.Rows == texts.Count && artifacts.Exists(cached.ArtifactKey))
+            {
+                await using var stream = await artifacts.OpenReadAsync(cached.ArtifactKey, cached.Sha256, cached.SizeBytes, cancellationToken);
+                var logits = await ReadAsync(stream, cached.Rows, cached.Labels, cancellationToken);
+                return new DatasetTeacherOutputs(logits, cached.Rows, cached.Labels, true, clock.Elapsed.TotalSeconds);
+            }
+        }
+
+        byte[] onnx;
+        await using (var stream = await artifacts.OpenReadAsync(teacher.OnnxArtifactKey, teacher.OnnxSha256, teacher.OnnxSizeBytes.Value, cancellationToken))
+        using (var buffer = new MemoryStream())
+        {
+            await stream.CopyToAsync(buffer, cancellationToken);
+            onnx = buffer.ToArray();
+        }
+
+        var (computed, labels) = await Task.Factory.StartNew(
+            () => Score(onnx, texts, onBatch, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        await StoreAsync(teacher.OnnxSha256, dataset.Sha256, computed, texts.Count, labels, cancellationToken);
+        return new DatasetTeacherOutputs(computed, texts.Count, labels, false, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Runs the graph over <paramref name="texts"/>: logits <c>[texts, labels]</c> and the label count.</summary>
+    internal static (float[] Logits, int Labels) Score(byte[] onnx, IReadOnlyList<string> texts, Action? onBatch, CancellationToken cancellationToken)
+    {
+        using var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            // One large run at a time: ONNX Runtime's pool spreads each over every core.
+            IntraOpNumThreads = Environment.ProcessorCount,
+            InterOpNumThreads = 1,
+        };
+        var session = ClassifierSession.Create(onnx, options, SessionFactory.Cpu);
+        try
+        {
+            int labels = session.LabelCount;
+            var logits = new float[texts.Count * labels];
+            // Shortest first: a batch is padded to its longest text, so neighbours in length waste the least.
+            var order = Enumerable.Range(0, texts.Count).OrderBy(i => texts[i].Length).ToArray();
+            var batch = new string[BatchSize];
+            for (int start = 0; start < order.Length; start += BatchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int count = Math.Min(BatchSize, order.Length - start);
+                for (int i = 0; i < count; i++)
+                {
+                    batch[i] = texts[order[start + i]];
+                }
+
+                var run = session.Run(count == BatchSize ? batch : batch[..count]);
+                for (int i = 0; i < count; i++)
+                {
+                    Array.Copy(run.Logits, (long)i * labels, logits, (long)order[start + i] * labels, labels);
+                }
+
+                onBatch?.Invoke();
+            }
+
+            return (logits, labels);
+        }
+        finally
+        {
+            session.Release();
+        }
+    }
+
+    private async Task StoreAsync(string teacherSha256, string datasetSha256, float[] logits, int rows, int labels, CancellationToken cancellationToken)
+    {
+        StoredArtifact stored;
+        await using (var write = artifacts.BeginWrite($"distillation/{teacherSha256}/{datasetSha256}.logits"))
+        {
+            var header = new byte[HeaderBytes];
+            BinaryPrimitives.WriteInt32LittleEndian(header, rows);
+            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), labels);
+            await write.WriteAsync(header, cancellationToken);
+            await write.WriteAsync(ToLittleEndianBytes(logits), cancellationToken);
+            stored = await write.CommitAsync(cancellationToken);
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
+        var previous = await db.TeacherOutputs.FirstOrDefaultAsync(t => t.TeacherOnnxSha256 == teacherSha256 && t.DatasetSha256 == datasetSha256, cancellationToken);
+        if (previous is not null)
+        {
+            // Outputs whose file went missing (or another job's, written meanwhile): the same key, rewritten.
+            db.TeacherOutputs.Remove(previous);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        db.TeacherOutputs.Add(new TeacherOutputs
+        {
+            TeacherOnnxSha256 = teacherSha256,
+            DatasetSha256 = datasetSha256,
+            Rows = rows,
+            Labels = labels,
+            ArtifactKey = stored.Key,
+            Sha256 = stored.Sha256,
+            SizeBytes = stored.SizeBytes,
+            CreatedAt = clock.GetUtcNow(),
+        });
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // Another job stored the same outputs at the same moment; theirs and ours are the same floats.
+        }
+    }
+
+    private static byte[] ToLittleEndianBytes(float[] values)
+    {
+        var bytes = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        if (!BitConverter.IsLittleEndian)
+        {
+            var words = MemoryMarshal.Cast<byte, int>(bytes.AsSpan());
+            BinaryPrimitives.ReverseEndianness(words, words);
+        }
+
+        return bytes;
+    }
+
+    private static async Task<float[]> ReadAsync(Stream stream, int rows, int labels, CancellationToken cancellationToken)
+    {
+        var header = new byte[HeaderBytes];
+        await stream.ReadExactlyAsync(header, cancellationToken);
+        if (BinaryPrimitives.ReadInt32LittleEndian(header) != rows || BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(4)) != labels)
+        {
+            throw new InvalidDataException("The cached teacher outputs do not have the shape their row records.");
+        }
+
+        var bytes = new byte[checked(rows * labels * sizeof(float))];
+        await stream.ReadExactlyAsync(bytes, cancellationToken);
+        if (!BitConverter.IsLittleEndian)
+        {
+            var words = MemoryMarshal.Cast<byte, int>(bytes.AsSpan());
+            BinaryPrimitives.ReverseEndianness(words, words);
+        }
+
+        return MemoryMarshal.Cast<byte, float>(bytes.AsSpan()).ToArray();
+    }
+}

@@ -1,0 +1,65 @@
+using static TorchSharp.torch;
+
+namespace TextClassification.Training.Loop;
+
+/// <summary>The defaults of <see cref="Hyperparameters.DistillationTemperature"/> and <see cref="Hyperparameters.DistillationAlpha"/>.</summary>
+public static class DistillationDefaults
+{
+    /// <summary>
+    /// The common starting point in the distillation literature (T 2–4, an even mix). Not yet chosen by measurement:
+    /// the CLINC150 run in docs/benchmarks.md ("Distillation") used these values only, and a sweep over T and alpha is
+    /// still to be made.
+    /// </summary>
+    public const double Temperature = 2.0;
+
+    /// <summary>See <see cref="Temperature"/>.</summary>
+    public const double Alpha = 0.5;
+}
+
+/// <summary>
+/// The knowledge-distillation loss of Hinton, Vinyals and Dean (2015): the mean over a batch of
+/// <c>alpha · T² · KL(softmax(teacher / T) ‖ softmax(student / T)) + (1 − alpha) · CE(student, label)</c>. The T²
+/// keeps the soft term's gradients the same size whatever the temperature (they shrink as 1/T² otherwise). Rows
+/// without a label (target <see cref="NoLabel"/>: unlabelled texts and out-of-scope ones) contribute the soft term only, and the batch
+/// is averaged over all its rows, so a labelled row weighs the same however many unlabelled rows share its batch.
+/// </summary>
+public static class DistillationLoss
+{
+    /// <summary>
+    /// The target of a row that has no label, only the teacher's outputs: torch's default <c>ignore_index</c>, so
+    /// any cross-entropy over such rows leaves them out.
+    /// </summary>
+    public const int NoLabel = -100;
+
+    /// <param name="studentLogits"><c>[rows, labels]</c>.</param>
+    /// <param name="teacherLogits"><c>[rows, labels]</c>, in the student's label order.</param>
+    /// <param name="targets"><c>[rows]</c> label indices, <see cref="NoLabel"/> where a row has none.</param>
+    /// <param name="temperature">T, above 0.</param>
+    /// <param name="alpha">The soft term's weight, 0 to 1.</param>
+    /// <param name="classWeights">Per-label weights of the cross-entropy, or null.</param>
+    /// <param name="labelSmoothing">Label smoothing of the cross-entropy.</param>
+    /// <returns>A scalar.</returns>
+    public static Tensor Compute(Tensor studentLogits, Tensor teacherLogits, Tensor targets, double temperature, double alpha, Tensor? classWeights = null, double labelSmoothing = 0)
+    {
+        ArgumentNullException.ThrowIfNull(studentLogits);
+        ArgumentNullException.ThrowIfNull(teacherLogits);
+        ArgumentNullException.ThrowIfNull(targets);
+        long rows = studentLogits.shape[0];
+        var teacherLogProbabilities = nn.functional.log_softmax(teacherLogits / temperature, 1);
+        var studentLogProbabilities = nn.functional.log_softmax(studentLogits / temperature, 1);
+        // KL(p ‖ q) = Σ p (log p − log q), per row; the teacher's side is a constant.
+        var kl = (teacherLogProbabilities.exp() * (teacherLogProbabilities - studentLogProbabilities)).sum(1);
+        var loss = kl.sum() * (alpha * temperature * temperature);
+
+        if (alpha < 1)
+        {
+            // Summed over the labelled rows (the others are ignored) and divided by all rows below. The class weights
+            // average 1 over the training rows, so a fully labelled batch is weighted as an ordinary job's would be.
+            var ce = nn.functional.cross_entropy(studentLogits, targets, weight: classWeights, ignore_index: NoLabel,
+                reduction: nn.Reduction.Sum, label_smoothing: labelSmoothing);
+            loss += ce * (1 - alpha);
+        }
+
+        return loss / rows;
+    }
+}
