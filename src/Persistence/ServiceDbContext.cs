@@ -28,6 +28,10 @@ public abstract class ServiceDbContext(DbContextOptions options) : DbContext(opt
 
     public DbSet<UploadedBaseModel> BaseModels => Set<UploadedBaseModel>();
 
+    public DbSet<HyperparameterSweep> HyperparameterSweeps => Set<HyperparameterSweep>();
+
+    public DbSet<SweepTrial> SweepTrials => Set<SweepTrial>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(ServiceDbContext).Assembly);
 }

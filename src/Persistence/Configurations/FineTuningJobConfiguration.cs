@@ -30,5 +30,7 @@ internal sealed class FineTuningJobConfiguration : IEntityTypeConfiguration<Fine
         builder.HasIndex(j => new { j.TrainingDatasetId, j.Status });
         builder.HasIndex(j => new { j.ValidationDatasetId, j.Status });
         builder.HasIndex(j => j.Status);
+        builder.Property(j => j.SweepId).HasMaxLength(64).IsOrdinalText();
+        builder.HasIndex(j => j.SweepId);
     }
 }

@@ -84,6 +84,14 @@ public sealed record Hyperparameters
     [JsonPropertyName("probe_learning_rate")]
     public double ProbeLearningRate { get; init; } = 3e-3;
 
+    /// <summary>
+    /// The n-gram bag only: the width of its embeddings. Null keeps the architecture's shape; other architectures take
+    /// their width from their config or their base model, and refuse this.
+    /// </summary>
+    [JsonPropertyName("embedding_dim")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? EmbeddingDim { get; init; }
+
     /// <summary>Problems with these values, each naming its field as serialised; empty when the run can start.</summary>
     public IReadOnlyList<HyperparameterError> Validate()
     {
@@ -101,6 +109,7 @@ public sealed record Hyperparameters
         Check(TrainLayers is null or (>= 0 and <= 48), "train_layers", "must be \"all\" or a layer count between 0 and 48");
         Check(ProbeEpochs is >= 0 and <= 1000, "probe_epochs", "must be between 0 and 1000");
         Check(ProbeLearningRate > 0 && ProbeLearningRate <= 10, "probe_learning_rate", "must be greater than 0 and at most 10");
+        Check(EmbeddingDim is null or (>= 1 and <= 4096), "embedding_dim", "must be between 1 and 4096");
         return errors;
 
         // The comparisons are written so that NaN fails them.
@@ -163,6 +172,9 @@ public sealed record HyperparameterOverrides
     [JsonPropertyName("probe_learning_rate")]
     public double? ProbeLearningRate { get; init; }
 
+    [JsonPropertyName("embedding_dim")]
+    public int? EmbeddingDim { get; init; }
+
     /// <summary><c>"all"</c> or a number of top encoder layers; see <see cref="Hyperparameters.TrainLayers"/>.</summary>
     [JsonPropertyName("train_layers")]
     [JsonConverter(typeof(TrainLayersJsonConverter))]
@@ -187,6 +199,7 @@ public sealed record HyperparameterOverrides
             TrainLayers = TrainLayers ?? defaults.TrainLayers,
             ProbeEpochs = ProbeEpochs ?? defaults.ProbeEpochs,
             ProbeLearningRate = ProbeLearningRate ?? defaults.ProbeLearningRate,
+            EmbeddingDim = EmbeddingDim ?? defaults.EmbeddingDim,
         };
     }
 }
