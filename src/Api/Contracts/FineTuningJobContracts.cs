@@ -72,7 +72,8 @@ public sealed record FineTuningJobResponse(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     JsonElement? Evaluation = null,
-    IReadOnlyList<QualityFinding>? Warnings = null)
+    IReadOnlyList<QualityFinding>? Warnings = null,
+    string? SweepId = null)
 {
     /// <summary>The job; with <paramref name="includeEvaluation"/>, also its full evaluation (per-class figures, confusion matrix).</summary>
     public static FineTuningJobResponse From(FineTuningJob job, bool includeEvaluation = false) => new(
@@ -98,7 +99,8 @@ public sealed record FineTuningJobResponse(
         job.CreatedAt,
         job.StartedAt,
         job.FinishedAt,
-        includeEvaluation && job.EvaluationJson is not null ? JsonDocument.Parse(job.EvaluationJson).RootElement.Clone() : null);
+        includeEvaluation && job.EvaluationJson is not null ? JsonDocument.Parse(job.EvaluationJson).RootElement.Clone() : null,
+        SweepId: job.SweepId);
 }
 
 /// <summary>What a succeeded job published: a version of a registered model.</summary>
