@@ -3,9 +3,15 @@ using TextClassification.Benchmarks;
 // Usage (from the repository root; see docs/benchmarks.md):
 //   dotnet run -c Release --project benchmarks/Benchmarks -- training <Api.dll> <clinc150 dir> [architecture]
 //       [--base-model minilm-l6] [--hyperparameters '{"epochs": 4}'] [--per-intent 10]
+//   dotnet run -c Release --project benchmarks/Benchmarks -- sweep <Api.dll> <clinc150 dir> [--minutes 20] [--method tpe] [--seed 7] [--max-trials 60]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --minilm [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --overhead [--hey] [--baseline <older Api.dll>] [seconds per level] [rounds]
+if (args.Length >= 3 && args[0] == "sweep")
+{
+    return await SweepBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args[3..]);
+}
+
 if (args.Length >= 3 && args[0] == "training")
 {
     return await TrainingBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args[3..]);
@@ -37,5 +43,5 @@ if (args.Length >= 3 && args[0] == "serving")
         : await ServingBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), perLevel);
 }
 
-Console.Error.WriteLine("usage: training|serving <path to published TextClassification.Api.dll> <clinc150 directory> [architecture] [--base-model ID] [--hyperparameters JSON] [--per-intent N] | [--minilm | --overhead [--hey]] [seconds per level] [rounds]");
+Console.Error.WriteLine("usage: training|sweep|serving <path to published TextClassification.Api.dll> <clinc150 directory> [architecture] [--base-model ID] [--hyperparameters JSON] [--per-intent N] | [--minilm | --overhead [--hey]] [seconds per level] [rounds]");
 return 2;
