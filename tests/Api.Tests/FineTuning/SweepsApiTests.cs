@@ -196,6 +196,13 @@ public sealed class SweepsApiTests(SweepServiceFixture service) : IClassFixture<
             new { job = new { training_dataset_id = dataset, model = "bad-sweeps", architecture = "transformer" }, search_space = new { embedding_dim = new { choices = new[] { 32 } } }, method = "random", max_trials = 3 },
             HttpStatusCode.UnprocessableEntity, "search_space.embedding_dim");
 
+        // The same rule for a plain job: only an n-gram bag trained from scratch takes embedding_dim.
+        var problem = await (await Client.PostAsync("/v1/fine-tuning/jobs", HttpAssertions.JsonBody(new
+        {
+            training_dataset_id = dataset, model = "bad-sweeps", architecture = "transformer", hyperparameters = new { embedding_dim = 32 },
+        }))).ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal("hyperparameters.embedding_dim", (string)problem["errors"]![0]!["field"]!);
+
         var sweeps = await (await Client.GetAsync("/v1/fine-tuning/sweeps?limit=100")).ReadJsonAsync(HttpStatusCode.OK);
         Assert.DoesNotContain(sweeps["data"]!.AsArray(), s => (string)s!["model"]! == "bad-sweeps");
         await (await Client.GetAsync("/v1/fine-tuning/sweeps/sweep_nothing")).ReadProblemAsync(HttpStatusCode.NotFound);
