@@ -3,7 +3,7 @@ using TextClassification.Benchmarks;
 // Usage (from the repository root; see docs/benchmarks.md):
 //   dotnet run -c Release --project benchmarks/Benchmarks -- training <Api.dll> <clinc150 dir> [architecture]
 //       [--base-model minilm-l6] [--hyperparameters '{"epochs": 4}'] [--per-intent 10]
-//   dotnet run -c Release --project benchmarks/Benchmarks -- sweep <Api.dll> <clinc150 dir> [--minutes 20] [--method tpe] [--seed 7] [--max-trials 60]
+//   dotnet run -c Release --project benchmarks/Benchmarks -- sweep <Api.dll> <clinc150 dir> [--minutes 20] [--method tpe] [--seed 7] [--max-trials 30] [--with-defaults]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --minilm [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --overhead [--hey] [--baseline <older Api.dll>] [seconds per level] [rounds]

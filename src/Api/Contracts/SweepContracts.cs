@@ -11,7 +11,7 @@ namespace TextClassification.Api.Contracts;
 /// <param name="Method"><c>grid</c>, <c>random</c> or <c>tpe</c>.</param>
 /// <param name="Objective"><c>validation_accuracy</c> (the default) or <c>validation_macro_f1</c>.</param>
 /// <param name="MaxTrials">How many trials at most; a grid defaults to its size.</param>
-/// <param name="MaxWallTimeSeconds">No trial starts after this, and running ones are stopped.</param>
+/// <param name="MaxWallTimeSeconds">No trial starts after this long; running ones finish.</param>
 /// <param name="ParallelTrials">Trials that run at once; by default as many as there are workers.</param>
 /// <param name="Seed">Seeds the suggestions (not the training, which keeps the base job's seed).</param>
 /// <param name="Register"><c>best</c> (the default): only the best trial registers a version; <c>all</c>: every succeeded trial does.</param>

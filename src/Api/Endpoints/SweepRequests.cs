@@ -33,7 +33,8 @@ internal sealed class SweepRequests(FineTuningJobRequests jobRequests, JobStorag
         (every combination, the last parameter changing fastest), `random`, or `tpe` (Tree-structured Parzen
         Estimator, after Optuna: random for the first few trials, then drawn where the best trials so far lie).
         `objective`: `validation_accuracy` (default) or `validation_macro_f1`. Budget: `max_trials` (required
-        except for a grid, which defaults to its size and is refused when larger) and `max_wall_time_seconds`.
+        except for a grid, which defaults to its size and is refused when larger) and `max_wall_time_seconds` (no
+        trial starts after it; running ones finish, as with Optuna's timeout).
         `parallel_trials`: by default the number of workers. `seed` (default 42) seeds the suggestions: the same seed
         and the same finished trials give the same parameters. `early_stopping` (successive halving, on by default:
         `min_epochs` 1, `reduction_factor` 3): a trial whose objective at epoch `min_epochs·η^k` trails the top 1/η

@@ -137,8 +137,10 @@ public sealed partial class SweepOrchestrator(
         var active = trials.Where(t => t.State == SweepTrialState.Running).ToList();
         bool outOfTime = spec.MaxWallTimeSeconds is { } limit && now - sweep.CreatedAt >= TimeSpan.FromSeconds(limit);
 
-        // 2. Stop what must stop: everything on cancel or at the wall-time limit; trailing trials at a rung.
-        if (sweep.CancelRequested || outOfTime)
+        // 2. Stop what must stop: everything on cancel; trailing trials at a rung. (At the wall-time limit no trial
+        // starts, but those running finish, as with Optuna's timeout: stopping them would throw away most of a trial's
+        // cost, and with long trials could leave a sweep with no result at all.)
+        if (sweep.CancelRequested)
         {
             foreach (var trial in active)
             {
@@ -187,7 +189,7 @@ public sealed partial class SweepOrchestrator(
         // 4. End the sweep once nothing runs and nothing may start.
         if (active.Count == 0 && (!mayStart || trials.Count >= capacity))
         {
-            await FinishAsync(db, sweep, spec, trials, jobs, outOfTime, cancellationToken);
+            await FinishAsync(db, sweep, spec, trials, jobs, outOfTime && trials.Count < capacity, cancellationToken);
         }
     }
 
@@ -268,7 +270,7 @@ public sealed partial class SweepOrchestrator(
             ? "Cancelled; no version registered."
             : best is null
                 ? "No trial succeeded."
-                : (outOfTime ? $"Wall-time limit of {spec.MaxWallTimeSeconds} s reached" : $"All {trials.Count} trial(s) ended")
+                : (outOfTime ? $"Wall-time limit of {spec.MaxWallTimeSeconds} s reached after {trials.Count} trial(s)" : $"All {trials.Count} trial(s) ended")
                   + $"; best trial {best.Number} ({spec.Objective} {SweepSpec.Format(best.Objective!.Value)})"
                   + (sweep.ResultVersion is { } version ? $" registered as {sweep.ResultModel} version {version}." : ".");
         sweep.FinishedAt = clock.GetUtcNow();

@@ -96,7 +96,7 @@ public sealed record SweepSpec
 
     public required int MaxTrials { get; init; }
 
-    /// <summary>No trial starts after this long, and running ones are stopped; null for no limit.</summary>
+    /// <summary>No trial starts after this long (running ones finish); null for no limit.</summary>
     public int? MaxWallTimeSeconds { get; init; }
 
     public required int ParallelTrials { get; init; }
