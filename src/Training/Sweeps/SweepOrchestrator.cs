@@ -130,7 +130,7 @@ public sealed partial class SweepOrchestrator(
         {
             foreach (var trial in trials.Where(t => t.State == SweepTrialState.Succeeded && jobs[t.JobId].PendingVersionJson is not null))
             {
-                await RegisterAsync(sweep, trial, jobs[trial.JobId], cancellationToken);
+                await RegisterAsync(db, sweep, trial, jobs[trial.JobId], cancellationToken);
             }
         }
 
@@ -252,8 +252,7 @@ public sealed partial class SweepOrchestrator(
             var job = jobs[best.JobId];
             if (job.PendingVersionJson is not null)
             {
-                await RegisterAsync(sweep, best, job, cancellationToken);
-                await db.Entry(job).ReloadAsync(cancellationToken);
+                await RegisterAsync(db, sweep, best, job, cancellationToken);
             }
 
             sweep.ResultModel = job.ResultModel;
@@ -281,22 +280,23 @@ public sealed partial class SweepOrchestrator(
         LogFinished(logger, sweep.Id, sweep.Status, sweep.EndReason);
     }
 
-    /// <summary>Registers a succeeded trial's kept version and marks its job with it, in one transaction.</summary>
-    private async Task RegisterAsync(HyperparameterSweep sweep, SweepTrial trial, FineTuningJob job, CancellationToken cancellationToken)
+    /// <summary>
+    /// Registers a succeeded trial's kept version and marks its job with it, in one transaction; then reads the job
+    /// again into <paramref name="db"/>, which tracks it.
+    /// </summary>
+    private async Task RegisterAsync(ServiceDbContext db, HyperparameterSweep sweep, SweepTrial trial, FineTuningJob job, CancellationToken cancellationToken)
     {
         var prepared = PreparedModelVersion.FromJson(job.PendingVersionJson!);
-        int version = await prepared.RegisterAsync(scopes, job.Model, job.Id, clock, async (db, number) =>
+        int version = await prepared.RegisterAsync(scopes, job.Model, job.Id, clock, async (transaction, number) =>
         {
-            var row = await db.FineTuningJobs.SingleAsync(j => j.Id == job.Id, cancellationToken);
+            var row = await transaction.FineTuningJobs.SingleAsync(j => j.Id == job.Id, cancellationToken);
             row.PendingVersionJson = null;
             row.ResultModel = job.Model;
             row.ResultVersion = number;
-            db.JobEvents.Add(events.NewEvent(job.Id, "info", JobEventTypes.Message,
+            transaction.JobEvents.Add(events.NewEvent(job.Id, "info", JobEventTypes.Message,
                 $"Sweep {sweep.Id} registered this trial's model as {job.Model} version {number}.", new { sweep_id = sweep.Id, trial = trial.Number, model = job.Model, version = number }));
         }, cancellationToken);
-        job.PendingVersionJson = null;
-        job.ResultModel = job.Model;
-        job.ResultVersion = version;
+        await db.Entry(job).ReloadAsync(cancellationToken);
         LogRegistered(logger, sweep.Id, trial.Number, job.Model, version);
     }
 

@@ -99,6 +99,29 @@ public sealed class SweepsApiTests(SweepServiceFixture service) : IClassFixture<
     }
 
     [Fact]
+    public async Task With_register_all_every_succeeded_trial_registers_a_version()
+    {
+        string dataset = await JobsApi.UploadAsync(Client, SyntheticIntents.Csv(Labels, 40, seed: 6));
+        var created = await CreateAsync(new
+        {
+            job = new { training_dataset_id = dataset, model = "swept-all", hyperparameters = new { epochs = 2, embedding_dim = 16 } },
+            search_space = new { dropout = new { choices = new[] { 0.1, 0.2 } } },
+            method = "grid",
+            register = "all",
+            early_stopping = new { enabled = false },
+        });
+
+        var sweep = await WaitForEndAsync((string)created["id"]!);
+        Assert.True((string)sweep["status"]! == "succeeded", sweep.ToJsonString());
+        Assert.All(sweep["trials"]!.AsArray(), t => Assert.Equal("swept-all", (string)t!["result"]!["model"]!));
+        var versions = sweep["trials"]!.AsArray().Select(t => (int)t!["result"]!["version"]!).Order().ToList();
+        Assert.Equal([1, 2], versions);
+        Assert.Equal((int)sweep["best_trial"]!["result"]!["version"]!, (int)sweep["result"]!["version"]!);
+        var model = await (await Client.GetAsync("/v1/models/swept-all")).ReadJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(2, model["versions"]!.AsArray().Count);
+    }
+
+    [Fact]
     public async Task Trials_run_in_parallel_cancel_stops_every_running_trial_and_seeded_sweeps_suggest_the_same_parameters()
     {
         string dataset = await JobsApi.UploadAsync(Client, SyntheticIntents.Csv(Labels, 150, seed: 4));
