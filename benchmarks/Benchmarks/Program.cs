@@ -7,9 +7,15 @@ using TextClassification.Benchmarks;
 //   dotnet run -c Release --project benchmarks/Benchmarks -- distillation <Api.dll> <clinc150 dir> [--data-directory DIR --admin-key KEY]
 //       [--teacher NAME:VERSION | --teacher-hyperparameters JSON] [--student JSON]... [--no-plain] [--serving-seconds N]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- distillation-score <clinc150 dir> <checkpoint>...
+//   dotnet run -c Release --project benchmarks/Benchmarks -- sweep <Api.dll> <clinc150 dir> [--minutes 20] [--method tpe] [--seed 7] [--max-trials 30] [--with-defaults]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --minilm [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --overhead [--hey] [--baseline <older Api.dll>] [seconds per level] [rounds]
+if (args.Length >= 3 && args[0] == "sweep")
+{
+    return await SweepBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args[3..]);
+}
+
 if (args.Length >= 3 && args[0] == "training")
 {
     return await TrainingBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args[3..]);
@@ -56,5 +62,5 @@ if (args.Length >= 3 && args[0] == "serving")
         : await ServingBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), perLevel);
 }
 
-Console.Error.WriteLine("usage: augmentation <clinc150 directory> [--per-intent N] [--seeds 1,2,3] [--configs \"none;typos\"] | training|serving <path to published TextClassification.Api.dll> <clinc150 directory> [architecture] [--base-model ID] [--hyperparameters JSON] [--per-intent N] | [--minilm | --overhead [--hey]] [seconds per level] [rounds]");
+Console.Error.WriteLine("usage: augmentation <clinc150 directory> [--per-intent N] [--seeds 1,2,3] [--configs \"none;typos\"] | training|sweep|serving <path to published TextClassification.Api.dll> <clinc150 directory> [architecture] [--base-model ID] [--hyperparameters JSON] [--per-intent N] | [--minilm | --overhead [--hey]] [seconds per level] [rounds]");
 return 2;

@@ -36,6 +36,7 @@ if (app.Services.GetRequiredService<IOptions<JobsOptions>>().Value.ServesApi)
     app.MapDatasetsEndpoints();
     app.MapBaseModelsEndpoints();
     app.MapFineTuningJobsEndpoints();
+    app.MapSweepsEndpoints();
     app.MapModelsEndpoints();
     app.MapPredictionsEndpoints();
     app.MapOpenInferenceEndpoints();

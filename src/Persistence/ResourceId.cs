@@ -20,6 +20,7 @@ public static class ResourceId
 
     public const string DatasetPrefix = "ds_";
     public const string FineTuningJobPrefix = "ftjob_";
+    public const string SweepPrefix = "sweep_";
 
     /// <summary>Makes a new id with the given prefix, later in ordinal order than any id this process made before.</summary>
     public static string New(string prefix, TimeProvider? clock = null)

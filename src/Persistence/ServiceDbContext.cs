@@ -30,6 +30,10 @@ public abstract class ServiceDbContext(DbContextOptions options) : DbContext(opt
 
     public DbSet<TeacherOutputs> TeacherOutputs => Set<TeacherOutputs>();
 
+    public DbSet<HyperparameterSweep> HyperparameterSweeps => Set<HyperparameterSweep>();
+
+    public DbSet<SweepTrial> SweepTrials => Set<SweepTrial>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(ServiceDbContext).Assembly);
 }

@@ -93,6 +93,8 @@ public static class TrainingServiceCollectionExtensions
         services.AddTransient<ArtifactMaintenanceJob>();
         services.AddHostedService<BackgroundJobRecoveryService>();
         services.AddHostedService<ExpiredLeaseTakeover>();
+        services.AddSingleton<Sweeps.SweepOrchestrator>();
+        services.AddHostedService(provider => provider.GetRequiredService<Sweeps.SweepOrchestrator>());
 
         // Not AddHangfireServer: whether this process runs jobs is a run-time setting (Jobs:Role), read at start.
         services.AddHostedService<WorkerHostedService>();

@@ -76,7 +76,8 @@ public sealed record FineTuningJobResponse(
     JsonElement? Evaluation = null,
     IReadOnlyList<QualityFinding>? Warnings = null,
     string? DistillFrom = null,
-    string? UnlabelledDatasetId = null)
+    string? UnlabelledDatasetId = null,
+    string? SweepId = null)
 {
     /// <summary>The job; with <paramref name="includeEvaluation"/>, also its full evaluation (per-class figures, confusion matrix).</summary>
     public static FineTuningJobResponse From(FineTuningJob job, bool includeEvaluation = false) => new(
@@ -104,7 +105,8 @@ public sealed record FineTuningJobResponse(
         job.FinishedAt,
         includeEvaluation && job.EvaluationJson is not null ? JsonDocument.Parse(job.EvaluationJson).RootElement.Clone() : null,
         DistillFrom: job.DistillFrom,
-        UnlabelledDatasetId: job.UnlabelledDatasetId);
+        UnlabelledDatasetId: job.UnlabelledDatasetId,
+        SweepId: job.SweepId);
 }
 
 /// <summary>What a succeeded job published: a version of a registered model.</summary>

@@ -233,6 +233,13 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
                 .ToList());
         }
 
+        if (hyperparameters.EmbeddingDim is not null && (architecture.Name != ArchitectureRegistry.NGramBag || baseVersion is not null))
+        {
+            throw new UnprocessableContentException(
+                $"embedding_dim applies to an {ArchitectureRegistry.NGramBag} trained from scratch; other models take their width from their config or base model.",
+                [ProblemError.ForField("hyperparameters.embedding_dim", $"embedding_dim applies to an {ArchitectureRegistry.NGramBag} trained from scratch only.")]);
+        }
+
         // An encoder reads at most its position embeddings' rows: the preset's length is cut to fit, an asked-for one
         // that does not fit is refused here rather than failing the job later.
         if (encoder is not null && hyperparameters.MaxSequenceLength > encoder.Config.MaxPositions)

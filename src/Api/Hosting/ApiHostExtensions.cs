@@ -31,6 +31,7 @@ internal static class ApiHostExtensions
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 
         services.AddScoped<FineTuningJobRequests>();
+        services.AddScoped<SweepRequests>();
         services.AddApiSecurity();
 
         services.AddOptions<DatasetsOptions>()

@@ -24,6 +24,8 @@ internal sealed class AuditLog(ServiceDbContext db, IHttpContextAccessor http, T
         public const string JobCreate = "fine_tuning_job.create";
         public const string JobCancel = "fine_tuning_job.cancel";
         public const string JobCheckpointsDelete = "fine_tuning_job.checkpoints_delete";
+        public const string SweepCreate = "sweep.create";
+        public const string SweepCancel = "sweep.cancel";
         public const string ModelVersionDelete = "model_version.delete";
         public const string AliasSet = "model_alias.set";
         public const string AliasDelete = "model_alias.delete";
@@ -40,6 +42,7 @@ internal sealed class AuditLog(ServiceDbContext db, IHttpContextAccessor http, T
         public const string ModelVersion = "model_version";
         public const string ModelAlias = "model_alias";
         public const string ApiKey = "api_key";
+        public const string Sweep = "sweep";
     }
 
     public void Add(string action, string resourceType, string resourceId, Dictionary<string, string>? details = null) =>

@@ -5,7 +5,7 @@ namespace TextClassification.Persistence.Artifacts;
 /// <summary>The artifact keys the database refers to: what must never be collected, and what a backup must hold.</summary>
 internal static class ArtifactReferences
 {
-    /// <summary>Every artifact key a row holds: datasets, retained checkpoints, model versions, uploaded base models and cached teacher outputs.</summary>
+    /// <summary>Every artifact key a row holds: datasets, retained checkpoints, model versions, sweep trials' pending versions, uploaded base models and cached teacher outputs.</summary>
     public static async Task<HashSet<string>> ReadAsync(ServiceDbContext db, CancellationToken cancellationToken)
     {
         var keys = new HashSet<string>(StringComparer.Ordinal);
@@ -16,6 +16,20 @@ internal static class ArtifactReferences
             keys.Add(version.CheckpointArtifactKey);
             AddIfSet(keys, version.OnnxArtifactKey);
             AddIfSet(keys, version.QuantizedOnnxArtifactKey);
+        }
+
+        // A sweep's trial keeps the version it would register on its job until the sweep decides (see
+        // FineTuningJob.PendingVersionJson); its files are referenced until then, and collected once it is let go.
+        foreach (var pending in await db.FineTuningJobs.Where(j => j.PendingVersionJson != null).Select(j => j.PendingVersionJson!).ToListAsync(cancellationToken))
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(pending);
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (property.Name.EndsWith("artifact_key", StringComparison.Ordinal) && property.Value.ValueKind == System.Text.Json.JsonValueKind.String)
+                {
+                    keys.Add(property.Value.GetString()!);
+                }
+            }
         }
 
         foreach (var model in await db.BaseModels.Select(b => new { b.WeightsArtifactKey, b.VocabularyArtifactKey }).ToListAsync(cancellationToken))

@@ -33,5 +33,7 @@ internal sealed class FineTuningJobConfiguration : IEntityTypeConfiguration<Fine
         builder.HasIndex(j => new { j.ValidationDatasetId, j.Status });
         builder.HasIndex(j => new { j.UnlabelledDatasetId, j.Status });
         builder.HasIndex(j => j.Status);
+        builder.Property(j => j.SweepId).HasMaxLength(64).IsOrdinalText();
+        builder.HasIndex(j => j.SweepId);
     }
 }

@@ -85,6 +85,16 @@ public sealed class FineTuningJob
     /// <summary>How many times a worker has started this job (resumes included).</summary>
     public int Attempts { get; set; }
 
+    /// <summary>The hyperparameter sweep this job is a trial of, if any.</summary>
+    public string? SweepId { get; init; }
+
+    /// <summary>
+    /// Trials of a sweep register no version when they end: the job keeps the version it would have registered here
+    /// (its stored artifacts and metrics, as JSON) until the sweep registers its best trial's. Null once registered or
+    /// for an ordinary job.
+    /// </summary>
+    public string? PendingVersionJson { get; set; }
+
     public DateTimeOffset CreatedAt { get; init; }
 
     public DateTimeOffset? StartedAt { get; set; }

@@ -14,8 +14,8 @@ using TextClassification.Training.Loop;
 
 namespace TextClassification.Training.Jobs;
 
-/// <summary>The model version a job published.</summary>
-public sealed record PublishedModel(string Model, int Version);
+/// <summary>The model version a job published; a sweep's trial publishes none (<paramref name="Version"/> null), its sweep decides.</summary>
+public sealed record PublishedModel(string Model, int? Version);
 
 /// <summary>
 /// What a fine-tuning job does once a worker holds it: read its datasets, pick up its last checkpoint (or its base
@@ -53,6 +53,12 @@ public sealed partial class FineTuningJobExecution(
         {
             // The job published before its worker stopped; finishing it is all that is left.
             return new PublishedModel(published.ModelName, published.Version);
+        }
+
+        if (job.PendingVersionJson is not null)
+        {
+            // A sweep's trial that stored its model before its worker stopped.
+            return new PublishedModel(job.Model, null);
         }
 
         var hyperparameters = JsonSerializer.Deserialize<Hyperparameters>(job.HyperparametersJson, TrainingJson.Options)!;
@@ -222,7 +228,10 @@ public sealed partial class FineTuningJobExecution(
             ? $"; out-of-scope threshold {oos.Threshold:F3}: in-scope accuracy {oos.InScopeAccuracy:P2}, out-of-scope recall {oos.OutOfScopeRecall:P2}."
             : ".");
 
-    /// <summary>Stores the final model and registers it as the next version of the job's model name.</summary>
+    /// <summary>
+    /// Stores the final model and registers it as the next version of the job's model name; a sweep's trial keeps the
+    /// version on its row instead, for its sweep to register (see <see cref="Sweeps.SweepOrchestrator"/>).
+    /// </summary>
     private async Task<PublishedModel> PublishAsync(FineTuningJob job, TrainingResult result, ExportedModel exported, string? teacher, CancellationToken cancellationToken)
     {
         StoredArtifact stored;
@@ -236,46 +245,38 @@ public sealed partial class FineTuningJobExecution(
         var quantized = exported.Quantized is null ? null : await StoreAsync($"models/{job.Model}/{job.Id}.int8.onnx", exported.Quantized, cancellationToken);
 
         string evaluationJson = JsonSerializer.Serialize(result.Evaluation, TrainingJson.Options);
-        for (int attempt = 0; ; attempt++)
+        var prepared = new PreparedModelVersion(
+            result.Model.Architecture,
+            JsonSerializer.Serialize(result.Model.Labels, TrainingJson.Options),
+            evaluationJson,
+            result.Model.OutOfScopeThreshold,
+            stored.Key,
+            stored.Sha256,
+            stored.SizeBytes,
+            onnx.Key,
+            onnx.Sha256,
+            onnx.SizeBytes,
+            (int)OnnxGraphBuilder.OpsetVersion,
+            JsonSerializer.Serialize(exported.Parity, TrainingJson.Options),
+            quantized?.Key,
+            quantized?.Sha256,
+            quantized?.SizeBytes,
+            exported.Quantization is null ? null : JsonSerializer.Serialize(exported.Quantization, TrainingJson.Options),
+            teacher);
+
+        if (job.SweepId is not null)
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
-            int version = 1 + (await db.ModelVersions.Where(v => v.ModelName == job.Model).MaxAsync(v => (int?)v.Version, cancellationToken) ?? 0);
-            db.ModelVersions.Add(new ModelVersion
+            await lease.UpdateAsync(job.Id, (row, _) =>
             {
-                ModelName = job.Model,
-                Version = version,
-                JobId = job.Id,
-                Architecture = result.Model.Architecture,
-                Teacher = teacher,
-                LabelsJson = JsonSerializer.Serialize(result.Model.Labels, TrainingJson.Options),
-                MetricsJson = evaluationJson,
-                OutOfScopeThreshold = result.Model.OutOfScopeThreshold,
-                CheckpointArtifactKey = stored.Key,
-                CheckpointSha256 = stored.Sha256,
-                CheckpointSizeBytes = stored.SizeBytes,
-                OnnxArtifactKey = onnx.Key,
-                OnnxSha256 = onnx.Sha256,
-                OnnxSizeBytes = onnx.SizeBytes,
-                Opset = (int)OnnxGraphBuilder.OpsetVersion,
-                ParityJson = JsonSerializer.Serialize(exported.Parity, TrainingJson.Options),
-                QuantizedOnnxArtifactKey = quantized?.Key,
-                QuantizedOnnxSha256 = quantized?.Sha256,
-                QuantizedOnnxSizeBytes = quantized?.SizeBytes,
-                QuantizationJson = exported.Quantization is null ? null : JsonSerializer.Serialize(exported.Quantization, TrainingJson.Options),
-                CreatedAt = clock.GetUtcNow(),
-            });
-            try
-            {
-                await db.SaveChangesAsync(cancellationToken);
-                await lease.UpdateAsync(job.Id, (row, _) => row.EvaluationJson = evaluationJson, release: false, cancellationToken);
-                return new PublishedModel(job.Model, version);
-            }
-            catch (DbUpdateException) when (attempt < 5)
-            {
-                // Another job took this version number in the meantime: take the next one.
-            }
+                row.EvaluationJson = evaluationJson;
+                row.PendingVersionJson = prepared.ToJson();
+            }, release: false, cancellationToken);
+            return new PublishedModel(job.Model, null);
         }
+
+        int version = await prepared.RegisterAsync(scopes, job.Model, job.Id, clock, alongside: null, cancellationToken);
+        await lease.UpdateAsync(job.Id, (row, _) => row.EvaluationJson = evaluationJson, release: false, cancellationToken);
+        return new PublishedModel(job.Model, version);
     }
 
     private async Task<StoredArtifact> StoreAsync(string key, byte[] content, CancellationToken cancellationToken)

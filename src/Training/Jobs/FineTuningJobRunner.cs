@@ -56,10 +56,13 @@ public sealed partial class FineTuningJobRunner(
             {
                 job.Status = FineTuningJobStatus.Succeeded;
                 job.FinishedAt = clock.GetUtcNow();
-                job.ResultModel = outcome.Model;
+                job.ResultModel = outcome.Version is null ? null : outcome.Model;
                 job.ResultVersion = outcome.Version;
                 db.JobEvents.Add(events.NewEvent(jobId, "info", JobEventTypes.StatusChanged,
-                    $"Job succeeded: published {outcome.Model} version {outcome.Version}.", new { status = "succeeded", outcome.Model, outcome.Version }));
+                    outcome.Version is null
+                        ? $"Job succeeded; as a trial of sweep {job.SweepId} it registers no version unless its sweep does."
+                        : $"Job succeeded: published {outcome.Model} version {outcome.Version}.",
+                    new { status = "succeeded", outcome.Model, outcome.Version }));
             }, release: true, CancellationToken.None);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)

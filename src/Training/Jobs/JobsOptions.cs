@@ -18,6 +18,7 @@ public enum ProcessRole
 ///   "ShutdownTimeoutSeconds": 30,     // how long a stopping worker waits for its job to checkpoint and yield
 ///   "WorkerName": "{MachineName}:{ProcessId}",   // recorded on each job this worker runs
 ///   "HangfireSchema": "hangfire",     // PostgreSQL schema of Hangfire's tables
+///   "SweepPollInterval": "00:00:01", // how often a worker moves running hyperparameter sweeps on
 ///   "MaxLabels": 10000,               // a job with more labels is refused (a label column that holds ids, not intents)
 ///   "Checkpoints": { "KeepLast": 1, "KeepBest": false },          // checkpoint files a job keeps; older ones are deleted
 ///   "Maintenance": { "Cron": "17 * * * *", "OrphanGracePeriod": "1.00:00:00" },  // orphan artifact GC and key rotation
@@ -54,6 +55,10 @@ public sealed class JobsOptions : System.ComponentModel.DataAnnotations.IValidat
     [System.ComponentModel.DataAnnotations.StringLength(128)]
     [System.ComponentModel.DataAnnotations.RegularExpression(@"^[^\p{C}]*$", ErrorMessage = "Jobs:WorkerName must not contain control characters.")]
     public string WorkerName { get; set; } = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    /// <summary>How often a worker moves running hyperparameter sweeps on (see <see cref="Sweeps.SweepOrchestrator"/>).</summary>
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan SweepPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     public CheckpointRetentionOptions Checkpoints { get; set; } = new();
 

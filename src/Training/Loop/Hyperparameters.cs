@@ -107,6 +107,14 @@ public sealed record Hyperparameters
     [JsonPropertyName("distillation_alpha")]
     public double DistillationAlpha { get; init; } = DistillationDefaults.Alpha;
 
+    /// <summary>
+    /// The n-gram bag only: the width of its embeddings. Null keeps the architecture's shape; other architectures take
+    /// their width from their config or their base model, and refuse this.
+    /// </summary>
+    [JsonPropertyName("embedding_dim")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? EmbeddingDim { get; init; }
+
     /// <summary>Problems with these values, each naming its field as serialised; empty when the run can start.</summary>
     public IReadOnlyList<HyperparameterError> Validate()
     {
@@ -134,6 +142,7 @@ public sealed record Hyperparameters
 
         Check(DistillationTemperature >= 0.1 && DistillationTemperature <= 100, "distillation_temperature", "must be between 0.1 and 100");
         Check(DistillationAlpha >= 0 && DistillationAlpha <= 1, "distillation_alpha", "must be between 0 and 1");
+        Check(EmbeddingDim is null or (>= 1 and <= 4096), "embedding_dim", "must be between 1 and 4096");
         return errors;
 
         // The comparisons are written so that NaN fails them.
@@ -201,6 +210,8 @@ public sealed record HyperparameterOverrides
 
     [JsonPropertyName("distillation_alpha")]
     public double? DistillationAlpha { get; init; }
+    [JsonPropertyName("embedding_dim")]
+    public int? EmbeddingDim { get; init; }
 
     /// <summary><c>"all"</c> or a number of top encoder layers; see <see cref="Hyperparameters.TrainLayers"/>.</summary>
     [JsonPropertyName("train_layers")]
@@ -233,6 +244,7 @@ public sealed record HyperparameterOverrides
             Augmentation = Augmentation ?? defaults.Augmentation,
             DistillationTemperature = DistillationTemperature ?? defaults.DistillationTemperature,
             DistillationAlpha = DistillationAlpha ?? defaults.DistillationAlpha,
+            EmbeddingDim = EmbeddingDim ?? defaults.EmbeddingDim,
         };
     }
 }

@@ -123,6 +123,9 @@ public static class ArchitectureRegistry
         public override ModelConfig DefaultConfig { get; } = new NGramBagConfig { EmbeddingDim = 96, HiddenDim = 0, Pooling = NGramPooling.MeanMax };
 
         public override TextClassifierModule Create(ModelConfig config, torch.Generator? generator = null) => new NGramBagClassifier((NGramBagConfig)config, generator);
+
+        private protected override ModelConfig Resolve(ModelConfig config, Hyperparameters hyperparameters) =>
+            hyperparameters.EmbeddingDim is { } width ? (NGramBagConfig)config with { EmbeddingDim = width } : config;
     }
 
     private sealed class TransformerArchitecture : ModelArchitecture

@@ -280,6 +280,9 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                         .HasMaxLength(256)
                         .HasColumnType("character varying(256)");
 
+                    b.Property<string>("PendingVersionJson")
+                        .HasColumnType("text");
+
                     b.Property<string>("ProgressJson")
                         .HasColumnType("text");
 
@@ -299,6 +302,12 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                         .IsRequired()
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
+
+                    b.Property<string>("SweepId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
 
                     b.Property<string>("TrainingDatasetId")
                         .IsRequired()
@@ -330,6 +339,8 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
 
                     b.HasIndex("Status");
 
+                    b.HasIndex("SweepId");
+
                     b.HasIndex("TrainingDatasetId", "Status");
 
                     b.HasIndex("UnlabelledDatasetId", "Status");
@@ -337,6 +348,74 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                     b.HasIndex("ValidationDatasetId", "Status");
 
                     b.ToTable("fine_tuning_jobs", (string)null);
+                });
+
+            modelBuilder.Entity("TextClassification.Persistence.Entities.HyperparameterSweep", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.Property<int?>("BestTrialNumber")
+                        .HasColumnType("integer");
+
+                    b.Property<bool>("CancelRequested")
+                        .HasColumnType("boolean");
+
+                    b.Property<Guid>("ConcurrencyStamp")
+                        .IsConcurrencyToken()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("EndReason")
+                        .HasMaxLength(512)
+                        .HasColumnType("character varying(512)");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("LeaseExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<string>("Method")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<string>("Model")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("ResultModel")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<int?>("ResultVersion")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("SpecJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Status");
+
+                    b.ToTable("hyperparameter_sweeps", (string)null);
                 });
 
             modelBuilder.Entity("TextClassification.Persistence.Entities.JobCheckpoint", b =>
@@ -559,6 +638,63 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                     b.ToTable("model_versions", (string)null);
                 });
 
+            modelBuilder.Entity("TextClassification.Persistence.Entities.SweepTrial", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("JobId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.Property<int>("Number")
+                        .HasColumnType("integer");
+
+                    b.Property<double?>("Objective")
+                        .HasColumnType("double precision");
+
+                    b.Property<string>("ParametersJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<int?>("PrunedAtEpoch")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<string>("SweepId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("JobId")
+                        .IsUnique();
+
+                    b.HasIndex("SweepId", "Number")
+                        .IsUnique();
+
+                    b.ToTable("sweep_trials", (string)null);
+                });
+
             modelBuilder.Entity("TextClassification.Persistence.Entities.TeacherOutputs", b =>
                 {
                     b.Property<long>("Id")
@@ -709,6 +845,21 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                         .HasForeignKey("ModelName", "Version")
                         .HasPrincipalKey("ModelName", "Version")
                         .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("TextClassification.Persistence.Entities.SweepTrial", b =>
+                {
+                    b.HasOne("TextClassification.Persistence.Entities.FineTuningJob", null)
+                        .WithMany()
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("TextClassification.Persistence.Entities.HyperparameterSweep", null)
+                        .WithMany()
+                        .HasForeignKey("SweepId")
+                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 #pragma warning restore 612, 618

@@ -271,6 +271,9 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                         .HasMaxLength(256)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("PendingVersionJson")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("ProgressJson")
                         .HasColumnType("TEXT");
 
@@ -290,6 +293,11 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                         .IsRequired()
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
+
+                    b.Property<string>("SweepId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
 
                     b.Property<string>("TrainingDatasetId")
                         .IsRequired()
@@ -318,6 +326,8 @@ namespace TextClassification.Persistence.Migrations.Sqlite
 
                     b.HasIndex("Status");
 
+                    b.HasIndex("SweepId");
+
                     b.HasIndex("TrainingDatasetId", "Status");
 
                     b.HasIndex("UnlabelledDatasetId", "Status");
@@ -325,6 +335,73 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                     b.HasIndex("ValidationDatasetId", "Status");
 
                     b.ToTable("fine_tuning_jobs", (string)null);
+                });
+
+            modelBuilder.Entity("TextClassification.Persistence.Entities.HyperparameterSweep", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.Property<int?>("BestTrialNumber")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("CancelRequested")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("ConcurrencyStamp")
+                        .IsConcurrencyToken()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("EndReason")
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("FinishedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("LeaseExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Method")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Model")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ResultModel")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("ResultVersion")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SpecJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Status");
+
+                    b.ToTable("hyperparameter_sweeps", (string)null);
                 });
 
             modelBuilder.Entity("TextClassification.Persistence.Entities.JobCheckpoint", b =>
@@ -535,6 +612,59 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                     b.ToTable("model_versions", (string)null);
                 });
 
+            modelBuilder.Entity("TextClassification.Persistence.Entities.SweepTrial", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("FinishedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("JobId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.Property<int>("Number")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double?>("Objective")
+                        .HasColumnType("REAL");
+
+                    b.Property<string>("ParametersJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("PrunedAtEpoch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SweepId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("JobId")
+                        .IsUnique();
+
+                    b.HasIndex("SweepId", "Number")
+                        .IsUnique();
+
+                    b.ToTable("sweep_trials", (string)null);
+                });
+
             modelBuilder.Entity("TextClassification.Persistence.Entities.TeacherOutputs", b =>
                 {
                     b.Property<long>("Id")
@@ -680,6 +810,21 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                         .HasForeignKey("ModelName", "Version")
                         .HasPrincipalKey("ModelName", "Version")
                         .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("TextClassification.Persistence.Entities.SweepTrial", b =>
+                {
+                    b.HasOne("TextClassification.Persistence.Entities.FineTuningJob", null)
+                        .WithMany()
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("TextClassification.Persistence.Entities.HyperparameterSweep", null)
+                        .WithMany()
+                        .HasForeignKey("SweepId")
+                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 #pragma warning restore 612, 618

@@ -46,9 +46,9 @@ public sealed partial class TrainingProcessSupervisor(
             $"Training process {child.Id} exited with code {child.ExitCode}{SignalSuffix(child.ExitCode)}; peak resident memory {child.PeakMemory / MiB} MiB.",
             new { pid = child.Id, exit_code = child.ExitCode, peak_memory_bytes = child.PeakMemory, outcome = result?.Outcome }, CancellationToken.None);
 
-        if (result is { Outcome: TrainingProcessMessage.Succeeded, Model: { } model, Version: { } version })
+        if (result is { Outcome: TrainingProcessMessage.Succeeded, Model: { } model })
         {
-            return new PublishedModel(model, version);
+            return new PublishedModel(model, result.Version);
         }
 
         switch (ended)
