@@ -132,16 +132,7 @@ internal static class DistillationBenchmark
         Console.WriteLine("|---|---|---|---|");
         foreach (string path in checkpoints)
         {
-            TrainingCheckpoint checkpoint;
-            await using (var stream = File.OpenRead(path))
-            {
-                checkpoint = TrainingCheckpoint.ReadFrom(stream);
-            }
-
-            using var classifier = TrainedClassifier.Load(checkpoint);
-            var report = classifier.Evaluate(test);
-            using var argMaxClassifier = TrainedClassifier.Load(checkpoint with { OutOfScopeThreshold = null });
-            var argMax = argMaxClassifier.Evaluate(test.Where(row => row.Label != "oos").ToList());
+            var (report, argMax) = await TrainingBenchmark.ScoreOnTestAsync(path, test);
             Console.WriteLine($"| {Path.GetFileName(path)} | {report.OutOfScope?.InScopeAccuracy:P2} (threshold {report.OutOfScope?.Threshold:F3}) | {argMax.Accuracy:P2} | {report.OutOfScope?.OutOfScopeRecall:P1} |");
         }
 
@@ -189,16 +180,7 @@ internal static class DistillationBenchmark
     {
         string model = (string)job["model"]!;
         string checkpointPath = Path.Combine(service.DataDirectory, "artifacts", "models", model, $"{job["id"]}.ckpt");
-        TrainingCheckpoint checkpoint;
-        await using (var stream = File.OpenRead(checkpointPath))
-        {
-            checkpoint = TrainingCheckpoint.ReadFrom(stream);
-        }
-
-        using var classifier = TrainedClassifier.Load(checkpoint);
-        var report = classifier.Evaluate(test);
-        using var argMaxClassifier = TrainedClassifier.Load(checkpoint with { OutOfScopeThreshold = null });
-        var argMax = argMaxClassifier.Evaluate(test.Where(row => row.Label != "oos").ToList());
+        var (report, argMax) = await TrainingBenchmark.ScoreOnTestAsync(checkpointPath, test);
         var started = DateTimeOffset.Parse((string)job["started_at"]!, CultureInfo.InvariantCulture);
         var finished = DateTimeOffset.Parse((string)job["finished_at"]!, CultureInfo.InvariantCulture);
         return new Row(name, $"{model}:{job["result"]!["version"]}", (finished - started).TotalSeconds,

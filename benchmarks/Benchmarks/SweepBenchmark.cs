@@ -147,16 +147,7 @@ internal static class SweepBenchmark
     private static async Task ScoreAsync(ServiceProcess service, string model, JsonNode job, List<TextClassification.Training.Data.LabelledText> test, string name)
     {
         string checkpointPath = Directory.GetFiles(Path.Combine(service.DataDirectory, "artifacts", "models", model), $"{job["id"]}.ckpt").Single();
-        TrainingCheckpoint checkpoint;
-        await using (var stream = File.OpenRead(checkpointPath))
-        {
-            checkpoint = TrainingCheckpoint.ReadFrom(stream);
-        }
-
-        using var classifier = TrainedClassifier.Load(checkpoint);
-        var report = classifier.Evaluate(test);
-        using var argMaxClassifier = TrainedClassifier.Load(checkpoint with { OutOfScopeThreshold = null });
-        var argMax = argMaxClassifier.Evaluate(test.Where(row => row.Label != "oos").ToList());
+        var (report, argMax) = await TrainingBenchmark.ScoreOnTestAsync(checkpointPath, test);
         var h = job["hyperparameters"]!;
         string hyperparameters = $"lr {(double)h["learning_rate"]!:0.#####}, dropout {(double)h["dropout"]!:0.###}, embedding {h["embedding_dim"]?.ToJsonString() ?? "96"}, epochs {h["epochs"]}";
         double? validationAccuracy = (double?)job["evaluation"]?["accuracy"];
