@@ -410,7 +410,8 @@ public static class Trainer
                     logits = model.forward(Scoring.ToTensor(batch.InputIds, batch, device), Scoring.ToTensor(batch.AttentionMask, batch, device));
                 }
 
-                var loss = Loss(logits, rows, tensor(targets).to(device));
+                // A variant is trained towards its original text's targets (label and, when distilling, the teacher's logits).
+                var loss = Loss(logits, epochTexts.Count == originals ? rows : Array.ConvertAll(rows, row => row % originals), tensor(targets).to(device));
 
                 optimizer.zero_grad();
                 loss.backward();

@@ -1,5 +1,6 @@
 using TextClassification.Training.Checkpoints;
 using TextClassification.Training.Data.Augmentation;
+using TextClassification.Training.Distillation;
 using TextClassification.Training.Loop;
 
 namespace TextClassification.Training.Tests.Loop;
@@ -32,6 +33,23 @@ public sealed class AugmentedTrainingTests
         Assert.Equal(3 * 23, first.Steps.Count);
         Assert.Equal(3 * 8, plain.Steps.Count);
         Assert.Equal(3 * 23, first.Steps[^1].TotalSteps);
+    }
+
+    [Fact]
+    public void A_distilling_run_with_augmentation_trains_each_variant_towards_its_original_texts_teacher_logits()
+    {
+        var request = Augmented();
+        var labels = request.Train.Select(row => row.Label).Distinct().Order(StringComparer.Ordinal).ToArray();
+        // A teacher sure of each text's own label, so the student has something to agree with.
+        var logits = request.Train.DistinctBy(row => row.Text).ToDictionary(
+            row => row.Text, row => labels.Select(label => label == row.Label ? 4f : 0f).ToArray(), StringComparer.Ordinal);
+        var distilling = request with { Teacher = new TeacherTargets { Labels = labels, LogitsByText = logits } };
+
+        var result = Trainer.Train(distilling);
+
+        // Variants sit past the original rows; looking their teacher logits up by their own row would read beyond them.
+        Assert.Equal(3, result.EpochsRun);
+        Assert.True(result.Evaluation is null || result.Evaluation.Accuracy > 0.5, $"accuracy {result.Evaluation?.Accuracy}");
     }
 
     [Fact]

@@ -35,7 +35,7 @@ public sealed class TrainingProcessExecutable(Assembly? entryAssembly)
             start.ArgumentList.Add("exec");
             start.ArgumentList.Add(assembly);
         }
-        else if (string.Equals(Path.GetFullPath(host), apphost, StringComparison.Ordinal) || File.Exists(apphost))
+        else if (File.Exists(apphost))
         {
             start.FileName = apphost;
         }
