@@ -93,6 +93,7 @@ public static class TrainingServiceCollectionExtensions
         services.AddTransient<ArtifactMaintenanceJob>();
         services.AddHostedService<BackgroundJobRecoveryService>();
         services.AddHostedService<ExpiredLeaseTakeover>();
+        services.AddSingleton<Sweeps.SweepTrialPruner>();
         services.AddSingleton<Sweeps.SweepOrchestrator>();
         services.AddHostedService(provider => provider.GetRequiredService<Sweeps.SweepOrchestrator>());
 

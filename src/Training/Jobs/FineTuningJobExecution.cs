@@ -32,6 +32,7 @@ public sealed partial class FineTuningJobExecution(
     TrainingDevice device,
     BaseModelCatalog baseModels,
     TeacherOutputCache teacherOutputs,
+    Sweeps.SweepTrialPruner pruner,
     TimeProvider clock,
     Microsoft.Extensions.Options.IOptions<JobsOptions> jobsOptions,
     ILogger<FineTuningJobExecution> logger) : IFineTuningJobExecution
@@ -102,6 +103,7 @@ public sealed partial class FineTuningJobExecution(
         };
 
         var reporter = new JobProgressReporter(jobId, hyperparameters.Epochs, resume?.GlobalStep ?? 0, lease, events, artifacts, clock, scopes, jobsOptions.Value.Checkpoints, heartbeat);
+        var observer = await pruner.ObserveAsync(job, lease, reporter, cancellationToken);
         TrainingResult result;
         await TrainingGate.WaitAsync(cancellationToken);
         try
@@ -111,7 +113,7 @@ public sealed partial class FineTuningJobExecution(
                 () =>
                 {
                     device.UseOnThisThread();
-                    return Trainer.Train(request, reporter, cancellationToken);
+                    return Trainer.Train(request, observer, cancellationToken);
                 },
                 cancellationToken,
                 TaskCreationOptions.LongRunning,

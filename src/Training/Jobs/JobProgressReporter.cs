@@ -197,7 +197,8 @@ internal sealed class JobProgressReporter : ITrainingObserver
     }
 
     /// <summary>The figures of the epoch that ended at the checkpoint, as the checkpoints endpoint shows them.</summary>
-    private static JobMetrics CheckpointMetrics(TrainingCheckpoint checkpoint) =>
+    /// <summary>The figures an epoch's checkpoint row holds (a sweep's pruning compares trials on them).</summary>
+    internal static JobMetrics CheckpointMetrics(TrainingCheckpoint checkpoint) =>
         checkpoint.History.LastOrDefault() is { } last
             ? new JobMetrics(Round(last.TrainLoss), Round(last.ValidationLoss), Round(last.ValidationAccuracy), Round(last.ValidationMacroF1))
             : new JobMetrics(null, null, null, null);

@@ -17,7 +17,9 @@ internal sealed partial class WorkerHostedService(
     IOptions<TextClassification.Persistence.PersistenceOptions> persistence,
     ILogger<WorkerHostedService> logger) : IHostedService, IDisposable
 {
+    private readonly Lock _gate = new();
     private BackgroundJobServer? _server;
+    private Task? _shutdown;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -45,18 +47,55 @@ internal sealed partial class WorkerHostedService(
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_server is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        return Shutdown().WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Waits for the server's shutdown before disposing it. The host may be stopped twice at once and disposed while
+    /// the first stop still waits (a test host stops it, and the entry point's <c>RunAsync</c> stops and disposes it
+    /// when the lifetime ends); disposing Hangfire's server under a waiting <c>WaitForShutdownAsync</c> throws
+    /// <see cref="ObjectDisposedException"/> from the wait, so every path shares one shutdown and disposes after it.
+    /// </summary>
+    public void Dispose()
     {
         if (_server is null)
         {
             return;
         }
 
-        _server.SendStop();
-        await _server.WaitForShutdownAsync(cancellationToken);
+        try
+        {
+            // Bounded: Hangfire's ShutdownTimeout aborts jobs that ignore their token well before this.
+            Shutdown().Wait(TimeSpan.FromSeconds(options.Value.ShutdownTimeoutSeconds) + TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+            // The stop that awaited the shutdown saw the failure; disposing still releases the server's resources.
+        }
+
+        _server.Dispose();
     }
 
-    public void Dispose() => _server?.Dispose();
+    private Task Shutdown()
+    {
+        lock (_gate)
+        {
+            return _shutdown ??= StopServerAsync(_server!);
+        }
+
+        static async Task StopServerAsync(BackgroundJobServer server)
+        {
+            server.SendStop();
+            await server.WaitForShutdownAsync(CancellationToken.None);
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Background job worker started with {WorkerCount} worker(s)")]
     private static partial void LogStarted(ILogger logger, int workerCount);

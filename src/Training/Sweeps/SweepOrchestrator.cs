@@ -13,9 +13,9 @@ namespace TextClassification.Training.Sweeps;
 /// <summary>
 /// Drives hyperparameter sweeps from a worker: every <see cref="JobsOptions.SweepPollInterval"/> it takes each
 /// running sweep in turn (holding a lease on its row, so that of several workers one drives it) and moves it on from
-/// what the database says: it records ended trials, stops trials that trail at an epoch rung (successive halving),
-/// starts new trials as ordinary fine-tuning jobs while the budget and parallelism allow, and, once no trial runs and
-/// none may start, registers the best trial's model and ends the sweep. Everything it decides is on the sweep's,
+/// what the database says: it records ended trials (a trial that trails at an epoch rung stops itself, see
+/// <see cref="SweepTrialPruner"/>), starts new trials as ordinary fine-tuning jobs while the budget and parallelism
+/// allow, and, once no trial runs and none may start, registers the best trial's model and ends the sweep. Everything it decides is on the sweep's,
 /// its trials' and their jobs' rows, so a restarted or replacement worker carries on where it stopped.
 /// </summary>
 public sealed partial class SweepOrchestrator(
@@ -137,21 +137,14 @@ public sealed partial class SweepOrchestrator(
         var active = trials.Where(t => t.State == SweepTrialState.Running).ToList();
         bool outOfTime = spec.MaxWallTimeSeconds is { } limit && now - sweep.CreatedAt >= TimeSpan.FromSeconds(limit);
 
-        // 2. Stop what must stop: everything on cancel; trailing trials at a rung. (At the wall-time limit no trial
-        // starts, but those running finish, as with Optuna's timeout: stopping them would throw away most of a trial's
-        // cost, and with long trials could leave a sweep with no result at all.)
+        // 2. On cancel, stop every running trial. (Trailing trials stop themselves at a rung: SweepTrialPruner. At
+        // the wall-time limit no trial starts, but those running finish, as with Optuna's timeout: stopping them
+        // would throw away most of a trial's cost, and with long trials could leave a sweep with no result at all.)
         if (sweep.CancelRequested)
         {
             foreach (var trial in active)
             {
                 await scheduler.CancelAsync(jobs[trial.JobId], cancellationToken);
-            }
-        }
-        else if (spec.EarlyStopping is { } halving)
-        {
-            foreach (var trial in active.Where(t => t.PrunedAtEpoch is null))
-            {
-                await PruneIfTrailingAsync(db, scheduler, sweep, halving, trial, jobs[trial.JobId], epochs, cancellationToken);
             }
         }
 
@@ -214,30 +207,6 @@ public sealed partial class SweepOrchestrator(
         }
 
         return result;
-    }
-
-    private async Task PruneIfTrailingAsync(
-        ServiceDbContext db, FineTuningJobScheduler scheduler, HyperparameterSweep sweep, SuccessiveHalving halving, SweepTrial trial, FineTuningJob job,
-        Dictionary<string, SortedDictionary<int, double>> epochs, CancellationToken cancellationToken)
-    {
-        if (!epochs.TryGetValue(job.Id, out var own) || own.Count == 0 || halving.RungAtOrBelow(own.Keys.Max()) is not { } rung || !own.TryGetValue(rung, out double value))
-        {
-            return;
-        }
-
-        var others = epochs.Where(e => e.Key != job.Id && e.Value.ContainsKey(rung)).Select(e => e.Value[rung]).ToList();
-        if (!halving.ShouldStop(value, others))
-        {
-            return;
-        }
-
-        trial.PrunedAtEpoch = rung;
-        db.JobEvents.Add(events.NewEvent(job.Id, "info", JobEventTypes.Message,
-            $"Stopped early by sweep {sweep.Id}: objective {SweepSpec.Format(value)} after epoch {rung} trails the best of the {others.Count + 1} trials that reached it (successive halving, η = {halving.ReductionFactor}).",
-            new { sweep_id = sweep.Id, trial = trial.Number, epoch = rung, objective = value, pruned = true }));
-        await db.SaveChangesAsync(cancellationToken);
-        await scheduler.CancelAsync(job, cancellationToken);
-        LogPruned(logger, sweep.Id, trial.Number, rung, value);
     }
 
     private async Task FinishAsync(
@@ -308,9 +277,6 @@ public sealed partial class SweepOrchestrator(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sweep {SweepId}: trial {Number} ended {State} with objective {Objective}")]
     private static partial void LogTrialEnded(ILogger logger, string sweepId, int number, SweepTrialState state, double? objective);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Sweep {SweepId}: trial {Number} stopped early after epoch {Epoch} (objective {Objective})")]
-    private static partial void LogPruned(ILogger logger, string sweepId, int number, int epoch, double objective);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sweep {SweepId}: trial {Number} registered as {Model} version {Version}")]
     private static partial void LogRegistered(ILogger logger, string sweepId, int number, string model, int version);

@@ -29,11 +29,12 @@ public static class SweepObjectives
     }
 
     /// <summary>The objective after one epoch, from the figures the epoch's checkpoint row holds.</summary>
-    public static double? FromEpoch(string objective, string? metricsJson)
-    {
-        var metrics = Jobs.JobEventLog.Deserialize<Jobs.JobMetrics>(metricsJson);
-        return objective == ValidationMacroF1 ? metrics?.ValidationMacroF1 : metrics?.ValidationAccuracy;
-    }
+    public static double? FromEpoch(string objective, string? metricsJson) =>
+        FromEpoch(objective, Jobs.JobEventLog.Deserialize<Jobs.JobMetrics>(metricsJson));
+
+    /// <summary>The objective after one epoch, from the figures its checkpoint row holds or is about to.</summary>
+    public static double? FromEpoch(string objective, Jobs.JobMetrics? metrics) =>
+        objective == ValidationMacroF1 ? metrics?.ValidationMacroF1 : metrics?.ValidationAccuracy;
 }
 
 /// <summary>The job every trial starts from, checked when the sweep was created; a trial changes only its searched hyperparameters.</summary>

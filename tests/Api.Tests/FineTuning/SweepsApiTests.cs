@@ -51,9 +51,8 @@ public sealed class SweepsApiTests(SweepServiceFixture service) : IClassFixture<
         string dataset = await JobsApi.UploadAsync(Client, SyntheticIntents.Csv(Labels, 120, seed: 3));
 
         // Grid order, one trial at a time: trial 0 learns at a sound rate and ends; trial 1 learns at a rate so small
-        // that it stays near chance, and is judged at its first epoch against trial 0's first epoch (or, should the
-        // orchestrator look late, at the third). Narrow vectors keep the steps cheap; eight epochs leave the
-        // orchestrator ample time to stop trial 1 before its end.
+        // that it stays near chance, and judges itself at its first epoch against trial 0's first epoch. It stops
+        // there however quickly its epochs run (they take milliseconds here): the judgement is part of its training.
         var created = await CreateAsync(new
         {
             job = new { training_dataset_id = dataset, model = "swept", hyperparameters = new { epochs = 8, batch_size = 32, embedding_dim = 16, early_stopping_patience = 0, seed = 3 } },
@@ -73,8 +72,8 @@ public sealed class SweepsApiTests(SweepServiceFixture service) : IClassFixture<
         Assert.Equal("succeeded", (string)trials[0]!["state"]!);
         Assert.True((double)trials[0]!["objective"]! > 0.8, sweep.ToJsonString());
         Assert.Equal("pruned", (string)trials[1]!["state"]!);
-        Assert.Contains((int)trials[1]!["pruned_at_epoch"]!, new[] { 1, 3 });
-        Assert.True((int)trials[1]!["epochs"]! < 8, sweep.ToJsonString());
+        Assert.True((int?)trials[1]!["pruned_at_epoch"] == 1, sweep.ToJsonString());
+        Assert.True((int)trials[1]!["epochs"]! == 1, sweep.ToJsonString());
 
         Assert.Equal(0, (int)sweep["best_trial"]!["number"]!);
         Assert.Equal("swept", (string)sweep["result"]!["model"]!);
