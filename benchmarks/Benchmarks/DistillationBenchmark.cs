@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using TextClassification.Training.Checkpoints;
+using TextClassification.Training.Data.Augmentation;
 using TextClassification.Training.Loop;
 
 namespace TextClassification.Benchmarks;
@@ -28,7 +31,11 @@ internal static class DistillationBenchmark
     /// MiniLM teacher is trained with <c>--teacher-hyperparameters JSON</c>, by default the frozen encoder's
     /// <c>{"train_layers": 0, "epochs": 40, "learning_rate": 3e-3}</c>); <c>--student JSON</c> (hyperparameters of a
     /// distilled n-gram bag; repeatable; one with the defaults when none is given); <c>--no-plain</c> (skip the plain
-    /// n-gram bag); <c>--serving-seconds N</c> (per concurrency level; 0 skips serving; default 10).
+    /// n-gram bag); <c>--serving-seconds N</c> (per concurrency level; 0 skips serving; default 10);
+    /// <c>--transfer-set JSON</c> (an augmentation spec, as the <c>augmentation</c> hyperparameter takes, with
+    /// <c>copies</c>: that many variants of every training text are uploaded once as a text-only dataset and given to
+    /// every student as its <c>unlabelled_dataset_id</c>, so the teacher labels them: the augmented transfer set of
+    /// Tang et al., "Distilling Task-Specific Knowledge from BERT into Simple Neural Networks", 2019).
     /// </param>
     public static async Task<int> RunAsync(string apiDll, string datasets, IReadOnlyList<string> options)
     {
@@ -39,6 +46,7 @@ internal static class DistillationBenchmark
         var students = new List<string>();
         bool plain = true;
         int servingSeconds = 10;
+        string? transferSet = null;
         for (int i = 0; i < options.Count; i++)
         {
             switch (options[i])
@@ -50,6 +58,7 @@ internal static class DistillationBenchmark
                 case "--student": students.Add(options[++i]); break;
                 case "--no-plain": plain = false; break;
                 case "--serving-seconds": servingSeconds = int.Parse(options[++i], CultureInfo.InvariantCulture); break;
+                case "--transfer-set": transferSet = options[++i]; break;
                 default: throw new ArgumentException($"Unknown option {options[i]}.");
             }
         }
@@ -71,6 +80,7 @@ internal static class DistillationBenchmark
         string validation = await TrainingBenchmark.UploadAsync(client, Path.Combine(datasets, "validation.csv"));
         var test = await TrainingBenchmark.ReadCsvAsync(Path.Combine(datasets, "test.csv"));
         var rows = new List<Row>();
+        string? unlabelled = transferSet is null ? null : await UploadTransferSetAsync(client, Path.Combine(datasets, "train.csv"), transferSet);
 
         if (teacher is null)
         {
@@ -92,11 +102,18 @@ internal static class DistillationBenchmark
         {
             string hyperparameters = students[s];
             // A model name per student: /v1 predict serves a name's latest version.
-            var job = await TrainAsync(client, train, validation, $"{StudentModel}-{s + 1}", new JsonObject { ["distill_from"] = teacher, ["hyperparameters"] = JsonNode.Parse(hyperparameters) });
+            var extra = new JsonObject { ["distill_from"] = teacher, ["hyperparameters"] = JsonNode.Parse(hyperparameters) };
+            if (unlabelled is not null)
+            {
+                extra["unlabelled_dataset_id"] = unlabelled;
+            }
+
+            var job = await TrainAsync(client, train, validation, $"{StudentModel}-{s + 1}", extra);
             var events = JsonNode.Parse(await client.GetStringAsync($"/v1/fine-tuning/jobs/{job["id"]}/events?limit=1000"))!["data"]!.AsArray();
             string cache = string.Join("; ", events.Where(e => (string)e!["type"]! == "teacher_outputs")
                 .Select(e => $"{((bool)e!["data"]!["cache_hit"]! ? "cache hit" : "scored")} in {(double)e["data"]!["seconds"]!:F1} s"));
-            rows.Add(await ScoreAsync(service, job, $"n-gram bag distilled, {hyperparameters}", test, cache));
+            string name = $"n-gram bag distilled, {hyperparameters}" + (transferSet is null ? string.Empty : $", transfer set {transferSet}");
+            rows.Add(await ScoreAsync(service, job, name, test, cache));
         }
 
         if (servingSeconds > 0)
@@ -137,6 +154,48 @@ internal static class DistillationBenchmark
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Writes <c>copies</c> variants of every training text (seed 1) to a text-only CSV and uploads it; returns its
+    /// dataset id. The out-of-scope rows are varied too: the teacher labels them as it sees them.
+    /// </summary>
+    private static async Task<string> UploadTransferSetAsync(HttpClient client, string trainPath, string spec)
+    {
+        var settings = JsonSerializer.Deserialize<AugmentationSettings>(spec, TrainingJson.Options)
+            ?? throw new ArgumentException("--transfer-set takes an augmentation spec.");
+        var texts = (await TrainingBenchmark.ReadCsvAsync(trainPath)).Select(r => r.Text).ToList();
+        var random = new Random(1);
+        string path = Path.Combine(Path.GetTempPath(), $"clinc150-transfer-{Environment.ProcessId}.csv");
+        await using (var writer = new StreamWriter(path))
+        {
+            await writer.WriteLineAsync("text");
+            for (int copy = 0; copy < settings.Copies; copy++)
+            {
+                foreach (string text in texts)
+                {
+                    await writer.WriteLineAsync("\"" + TextAugmentation.Variant(text, settings, random).Replace("\"", "\"\"", StringComparison.Ordinal) + "\"");
+                }
+            }
+        }
+
+        using var form = new MultipartFormDataContent();
+        var file = new StreamContent(File.OpenRead(path));
+        file.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        form.Add(file, "file", "clinc150-transfer.csv");
+        form.Add(new StringContent("true"), "text_only");
+        // Variants may repeat a text or each other; a transfer set keeps them (each is a draw).
+        form.Add(new StringContent("false"), "dedupe");
+        var response = await client.PostAsync("/v1/datasets", form);
+        string body = await response.Content.ReadAsStringAsync();
+        File.Delete(path);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"Upload of the transfer set failed: {body}");
+        }
+
+        Console.WriteLine($"transfer set {spec}: {texts.Count * settings.Copies} variants of {texts.Count} training texts");
+        return (string)JsonNode.Parse(body)!["id"]!;
     }
 
     private static string Serving(ServingBenchmark.WrkResult? result) =>

@@ -6,14 +6,15 @@ namespace TextClassification.Training.Loop;
 public static class DistillationDefaults
 {
     /// <summary>
-    /// The common starting point in the distillation literature (T 2–4, an even mix). Not yet chosen by measurement:
-    /// the CLINC150 run in docs/benchmarks.md ("Distillation") used these values only, and a sweep over T and alpha is
-    /// still to be made.
+    /// Chosen on CLINC150 (docs/benchmarks.md, "Distillation"): from a fine-tuned MiniLM teacher, an n-gram bag
+    /// student at T 1 and alpha 0.9 had the best validation accuracy of the five settings tried, over two seeds
+    /// (93.6 % and 93.4 % against 92.8 % and 92.8 % for the textbook T 2, alpha 0.5), and the best out-of-scope recall.
+    /// A fine-tuned teacher is confident; softening its outputs further taught the student less.
     /// </summary>
-    public const double Temperature = 2.0;
+    public const double Temperature = 1.0;
 
     /// <summary>See <see cref="Temperature"/>.</summary>
-    public const double Alpha = 0.5;
+    public const double Alpha = 0.9;
 }
 
 /// <summary>
