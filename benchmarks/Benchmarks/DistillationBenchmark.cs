@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TextClassification.Training.Checkpoints;
@@ -197,23 +196,11 @@ internal static class DistillationBenchmark
             return neighbours is null ? variant : neighbours.Replace(variant, neighbourReplacement, random);
         }
 
-        using var form = new MultipartFormDataContent();
-        var file = new StreamContent(File.OpenRead(path));
-        file.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-        form.Add(file, "file", "clinc150-transfer.csv");
-        form.Add(new StringContent("true"), "text_only");
         // Variants may repeat a text or each other; a transfer set keeps them (each is a draw).
-        form.Add(new StringContent("false"), "dedupe");
-        var response = await client.PostAsync("/v1/datasets", form);
-        string body = await response.Content.ReadAsStringAsync();
+        string id = await TrainingBenchmark.UploadAsync(client, path, ("text_only", "true"), ("dedupe", "false"));
         File.Delete(path);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"Upload of the transfer set failed: {body}");
-        }
-
         Console.WriteLine($"transfer set {spec}: {texts.Count * settings.Copies} variants of {texts.Count} training texts");
-        return (string)JsonNode.Parse(body)!["id"]!;
+        return id;
     }
 
     private static string Serving(ServingBenchmark.WrkResult? result) =>

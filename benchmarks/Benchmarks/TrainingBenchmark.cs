@@ -193,12 +193,18 @@ internal static class TrainingBenchmark
 
     private static double Median(IReadOnlyList<double> sorted) => sorted.Count == 0 ? double.NaN : sorted[sorted.Count / 2];
 
-    internal static async Task<string> UploadAsync(HttpClient client, string path)
+    /// <summary>Uploads a CSV as a dataset, with any further form fields (<c>text_only</c>, <c>dedupe</c>...); returns its id.</summary>
+    internal static async Task<string> UploadAsync(HttpClient client, string path, params (string Name, string Value)[] fields)
     {
         using var form = new MultipartFormDataContent();
         var file = new StreamContent(File.OpenRead(path));
         file.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
         form.Add(file, "file", Path.GetFileName(path));
+        foreach (var (name, value) in fields)
+        {
+            form.Add(new StringContent(value), name);
+        }
+
         var response = await client.PostAsync("/v1/datasets", form);
         string text = await response.Content.ReadAsStringAsync();
         if (!response.IsSuccessStatusCode)

@@ -98,17 +98,15 @@ public sealed partial class SweepOrchestrator(
         var trials = await db.SweepTrials.Where(t => t.SweepId == sweepId).OrderBy(t => t.Number).ToListAsync(cancellationToken);
         var jobIds = trials.Select(t => t.JobId).ToList();
         var jobs = await db.FineTuningJobs.Where(j => jobIds.Contains(j.Id)).ToDictionaryAsync(j => j.Id, cancellationToken);
-        var epochs = await EpochObjectivesAsync(db, spec.Objective, jobIds, cancellationToken);
         var now = clock.GetUtcNow();
 
-        // 1. Trials whose jobs ended.
-        foreach (var trial in trials.Where(t => t.State == SweepTrialState.Running))
+        // 1. Trials whose jobs ended. Those that did not succeed are scored on their best epoch, read only for them.
+        var ended = trials.Where(t => t.State == SweepTrialState.Running && !jobs[t.JobId].IsActive).ToList();
+        var unfinished = ended.Where(t => jobs[t.JobId].Status != FineTuningJobStatus.Succeeded).Select(t => t.JobId).ToList();
+        var epochs = unfinished.Count == 0 ? [] : await EpochObjectivesAsync(db, spec.Objective, unfinished, cancellationToken);
+        foreach (var trial in ended)
         {
             var job = jobs[trial.JobId];
-            if (job.IsActive)
-            {
-                continue;
-            }
 
             trial.FinishedAt = job.FinishedAt ?? now;
             trial.State = job.Status switch
