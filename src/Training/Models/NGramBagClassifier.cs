@@ -57,10 +57,13 @@ public sealed record NGramBagConfig : ModelConfig
 /// <remarks>
 /// State dict, in forward order (ONNX in brackets):
 /// <list type="bullet">
-/// <item><c>embedding.weight [vocabulary, embedding_dim]</c> [Gather on input_ids]</item>
-/// <item>masked mean over positions [Cast, Unsqueeze, Mul, ReduceSum, Max, Div]; with <c>mean_max</c> pooling (the
-/// default) also the masked maximum, <c>max over positions of (x + (1 − mask)·(−1e9))</c> [Sub, Mul, Add, ReduceMax],
-/// concatenated after the mean [Concat on the last axis]</item>
+/// <item><c>embedding.weight [vocabulary, embedding_dim]</c> [Gather on input_ids, whose padding positions the graph
+/// first gives their row's first id: Slice, Cast, Where]</item>
+/// <item>masked mean over positions [ReduceSum over the positions, less the first vector once per padding position:
+/// Slice, Squeeze, Mul, Sub; Div by the clamped count]; with <c>mean_max</c> pooling (the default) also the masked
+/// maximum, <c>max over positions of (x + (1 − mask)·(−1e9))</c> [ReduceMax: a padding position holds a copy of a real
+/// vector, which cannot change it], concatenated after the mean [Concat on the last axis]. See NGramBagOnnxGraph for
+/// why the graph computes the same function in fewer passes.</item>
 /// <item><c>hidden.weight [hidden_dim, pooled width]</c>, <c>hidden.bias [hidden_dim]</c>, then ReLU — only when
 /// <c>hidden_dim &gt; 0</c> [Gemm, Relu]</item>
 /// <item><c>classifier.weight [labels, features]</c>, <c>classifier.bias [labels]</c> [Gemm]; features is

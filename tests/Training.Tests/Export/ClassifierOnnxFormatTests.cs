@@ -45,6 +45,28 @@ public sealed class ClassifierOnnxFormatTests
         Assert.Equal(Labels.Length, logits.Type.TensorType.Shape.Dim[1].DimValue);
     }
 
+    /// <summary>
+    /// Serving time of the n-gram bag grows with every pass over its gathered vectors, the graph's largest value;
+    /// the graph reads them only with its two reductions and the slice of each row's first vector (no masking product
+    /// or sum over them), and masks ids instead.
+    /// </summary>
+    [Theory]
+    [InlineData("ngram-bag mean", 2)]
+    [InlineData("ngram-bag mean_max", 3)]
+    [InlineData("ngram-bag mean_max, hidden 8", 3)]
+    public void The_n_gram_bag_graph_reads_its_gathered_vectors_only_to_reduce_them(string variant, int readers)
+    {
+        using var module = Randomised(variant);
+
+        var graph = ModelProto.Parser.ParseFrom(ClassifierOnnxExporter.Export(module, Metadata(module.Config))).Graph;
+
+        var gather = Assert.Single(graph.Node, node => node.OpType == "Gather" && node.Input[0] == "embedding.weight");
+        var consumers = graph.Node.Where(node => node.Input.Contains(gather.Output[0])).Select(node => node.OpType).Order().ToList();
+        Assert.Equal(readers, consumers.Count);
+        Assert.All(consumers, op => Assert.Contains(op, new[] { "ReduceSum", "ReduceMax", "Slice" }));
+        Assert.DoesNotContain(graph.Node, node => node.OpType == "Where" && node.Input.Contains(gather.Output[0]));
+    }
+
     [Theory]
     [InlineData(OnnxQuantization.None, null)]
     [InlineData(OnnxQuantization.DynamicInt8, "dynamic_int8")]
