@@ -46,7 +46,6 @@ internal static class DistillationBenchmark
         bool plain = true;
         int servingSeconds = 10;
         string? transferSet = null;
-        double neighbourReplacement = 0;
         for (int i = 0; i < options.Count; i++)
         {
             switch (options[i])
@@ -59,7 +58,6 @@ internal static class DistillationBenchmark
                 case "--no-plain": plain = false; break;
                 case "--serving-seconds": servingSeconds = int.Parse(options[++i], CultureInfo.InvariantCulture); break;
                 case "--transfer-set": transferSet = options[++i]; break;
-                case "--neighbour-replacement": neighbourReplacement = double.Parse(options[++i], CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"Unknown option {options[i]}.");
             }
         }
@@ -81,7 +79,7 @@ internal static class DistillationBenchmark
         string validation = await TrainingBenchmark.UploadAsync(client, Path.Combine(datasets, "validation.csv"));
         var test = await TrainingBenchmark.ReadCsvAsync(Path.Combine(datasets, "test.csv"));
         var rows = new List<Row>();
-        string? unlabelled = transferSet is null ? null : await UploadTransferSetAsync(client, Path.Combine(datasets, "train.csv"), transferSet, neighbourReplacement);
+        string? unlabelled = transferSet is null ? null : await UploadTransferSetAsync(client, Path.Combine(datasets, "train.csv"), transferSet);
 
         if (teacher is null)
         {
@@ -113,8 +111,7 @@ internal static class DistillationBenchmark
             var events = JsonNode.Parse(await client.GetStringAsync($"/v1/fine-tuning/jobs/{job["id"]}/events?limit=1000"))!["data"]!.AsArray();
             string cache = string.Join("; ", events.Where(e => (string)e!["type"]! == "teacher_outputs")
                 .Select(e => $"{((bool)e!["data"]!["cache_hit"]! ? "cache hit" : "scored")} in {(double)e["data"]!["seconds"]!:F1} s"));
-            string name = $"n-gram bag distilled, {hyperparameters}" + (transferSet is null ? string.Empty : $", transfer set {transferSet}")
-                + (neighbourReplacement > 0 ? $", neighbour replacement {neighbourReplacement}" : string.Empty);
+            string name = $"n-gram bag distilled, {hyperparameters}" + (transferSet is null ? string.Empty : $", transfer set {transferSet}");
             rows.Add(await ScoreAsync(service, job, name, test, cache));
         }
 
@@ -160,23 +157,16 @@ internal static class DistillationBenchmark
 
     /// <summary>
     /// Writes <c>copies</c> variants of every training text (seed 1) to a text-only CSV and uploads it; returns its
-    /// dataset id. The out-of-scope rows are varied too: the teacher labels them as it sees them. With
-    /// <paramref name="neighbourReplacement"/> above 0, each word of a variant is also replaced with that probability
-    /// by one of its nearest words in MiniLM's input embeddings (<see cref="EmbeddingNeighbours"/>).
+    /// dataset id. The out-of-scope rows are varied too: the teacher labels them as it sees them. (A transfer set of
+    /// words replaced by their embedding neighbours is a job option: the <c>distillation_transfer_copies</c>
+    /// hyperparameter.)
     /// </summary>
-    private static async Task<string> UploadTransferSetAsync(HttpClient client, string trainPath, string spec, double neighbourReplacement)
+    private static async Task<string> UploadTransferSetAsync(HttpClient client, string trainPath, string spec)
     {
         var settings = JsonSerializer.Deserialize<AugmentationSettings>(spec, TrainingJson.Options)
             ?? throw new ArgumentException("--transfer-set takes an augmentation spec.");
         var texts = (await TrainingBenchmark.ReadCsvAsync(trainPath)).Select(r => r.Text).ToList();
         var random = new Random(1);
-        var neighbours = neighbourReplacement > 0 ? EmbeddingNeighbours.Build(texts) : null;
-        if (neighbours is not null)
-        {
-            Console.WriteLine($"{neighbours.WordsWithNeighbours} training words have embedding neighbours; e.g. "
-                + string.Join("; ", ((string[])["money", "flight", "balance", "cancel", "weather"]).Select(w => $"{w}: {string.Join(", ", neighbours.Of(w))}")));
-        }
-
         string path = Path.Combine(Path.GetTempPath(), $"clinc150-transfer-{Environment.ProcessId}.csv");
         await using (var writer = new StreamWriter(path))
         {
@@ -185,15 +175,9 @@ internal static class DistillationBenchmark
             {
                 foreach (string text in texts)
                 {
-                    await writer.WriteLineAsync("\"" + Vary(text).Replace("\"", "\"\"", StringComparison.Ordinal) + "\"");
+                    await writer.WriteLineAsync("\"" + TextAugmentation.Variant(text, settings, random).Replace("\"", "\"\"", StringComparison.Ordinal) + "\"");
                 }
             }
-        }
-
-        string Vary(string text)
-        {
-            string variant = TextAugmentation.Variant(text, settings, random);
-            return neighbours is null ? variant : neighbours.Replace(variant, neighbourReplacement, random);
         }
 
         // Variants may repeat a text or each other; a transfer set keeps them (each is a draw).

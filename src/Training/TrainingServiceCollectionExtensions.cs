@@ -82,6 +82,7 @@ public static class TrainingServiceCollectionExtensions
         services.AddScoped<FineTuningJobScheduler>();
         services.AddTransient<FineTuningJobExecution>();
         services.AddSingleton<Distillation.TeacherOutputCache>();
+        services.AddSingleton<Distillation.WordNeighbours>();
         services.AddSingleton<TrainingHeartbeat>();
         services.AddSingleton(new Jobs.TrainingProcess.TrainingProcessExecutable(serviceExecutable));
         services.AddTransient<Jobs.TrainingProcess.TrainingProcessSupervisor>();

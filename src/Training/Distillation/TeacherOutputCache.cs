@@ -33,16 +33,16 @@ public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactSto
 
     private const int HeaderBytes = 8;
 
-    /// <summary>The teacher's logits over <paramref name="texts"/> (the rows of <paramref name="dataset"/>, in stored order).</summary>
+    /// <summary>The teacher's logits over <paramref name="texts"/> (a dataset's rows in stored order, or a transfer set).</summary>
     /// <param name="teacher">The teacher version; it must have an ONNX artifact.</param>
-    /// <param name="dataset">The dataset the texts are, whose SHA-256 identifies them.</param>
-    /// <param name="texts">Every row's text, in the dataset's stored order.</param>
+    /// <param name="textsSha256">What identifies the texts: the dataset's SHA-256, or a transfer set's <see cref="TransferSet.Identity"/>.</param>
+    /// <param name="texts">Every text, in the dataset's stored order or the order the transfer set made them.</param>
     /// <param name="onBatch">Called after every batch the teacher runs (a worker's sign of life: a large teacher over a large dataset takes minutes).</param>
     /// <param name="cancellationToken">Checked between batches.</param>
-    public async Task<DatasetTeacherOutputs> GetAsync(ModelVersion teacher, Dataset dataset, IReadOnlyList<string> texts, Action? onBatch, CancellationToken cancellationToken)
+    public async Task<DatasetTeacherOutputs> GetAsync(ModelVersion teacher, string textsSha256, IReadOnlyList<string> texts, Action? onBatch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(teacher);
-        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentException.ThrowIfNullOrEmpty(textsSha256);
         ArgumentNullException.ThrowIfNull(texts);
         if (teacher.OnnxArtifactKey is null || teacher.OnnxSha256 is null || teacher.OnnxSizeBytes is null)
         {
@@ -54,7 +54,7 @@ public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactSto
         {
             var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
             var cached = await db.TeacherOutputs.AsNoTracking()
-                .FirstOrDefaultAsync(t => t.TeacherOnnxSha256 == teacher.OnnxSha256 && t.DatasetSha256 == dataset.Sha256, cancellationToken);
+                .FirstOrDefaultAsync(t => t.TeacherOnnxSha256 == teacher.OnnxSha256 && t.DatasetSha256 == textsSha256, cancellationToken);
             if (cached is not null && cached.Rows == texts.Count && artifacts.Exists(cached.ArtifactKey))
             {
                 await using var stream = await artifacts.OpenReadAsync(cached.ArtifactKey, cached.Sha256, cached.SizeBytes, cancellationToken);
@@ -73,7 +73,7 @@ public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactSto
 
         var (computed, labels) = await Task.Factory.StartNew(
             () => Score(onnx, texts, onBatch, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        await StoreAsync(teacher.OnnxSha256, dataset.Sha256, computed, texts.Count, labels, cancellationToken);
+        await StoreAsync(teacher.OnnxSha256, textsSha256, computed, texts.Count, labels, cancellationToken);
         return new DatasetTeacherOutputs(computed, texts.Count, labels, false, clock.Elapsed.TotalSeconds);
     }
 

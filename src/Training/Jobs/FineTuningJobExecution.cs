@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,6 +33,7 @@ public sealed partial class FineTuningJobExecution(
     TrainingDevice device,
     BaseModelCatalog baseModels,
     TeacherOutputCache teacherOutputs,
+    WordNeighbours wordNeighbours,
     Sweeps.SweepTrialPruner pruner,
     TimeProvider clock,
     Microsoft.Extensions.Options.IOptions<JobsOptions> jobsOptions,
@@ -87,7 +89,7 @@ public sealed partial class FineTuningJobExecution(
         }
 
         // A resumed run's checkpoint was made with the teacher's targets; its fingerprint checks they are the same.
-        (TeacherTargets Targets, string Version)? teacher = job.DistillFrom is null ? null : await TeacherTargetsAsync(db, job, trainingDataset, trainingRows, cancellationToken);
+        (TeacherTargets Targets, string Version)? teacher = job.DistillFrom is null ? null : await TeacherTargetsAsync(db, job, hyperparameters, trainingDataset, trainingRows, cancellationToken);
         var request = new TrainingRequest
         {
             Architecture = job.Architecture,
@@ -161,12 +163,13 @@ public sealed partial class FineTuningJobExecution(
     }
 
     /// <summary>
-    /// The teacher's logits over the training texts and, with <c>unlabelled_dataset_id</c>, over those texts too:
-    /// read from <see cref="TeacherOutputCache"/> when this teacher has scored the same dataset before, else computed
-    /// and kept. Each dataset's outcome (cache hit or miss, rows, seconds) is one event of the job.
+    /// The teacher's logits over the training texts and, with <c>unlabelled_dataset_id</c>, over those texts too, and
+    /// with <c>distillation_transfer_copies</c> over a <see cref="TransferSet"/> made from both: read from
+    /// <see cref="TeacherOutputCache"/> when this teacher has scored the same texts before, else computed and kept.
+    /// Each set's outcome (cache hit or miss, rows, seconds) is one event of the job.
     /// </summary>
     private async Task<(TeacherTargets Targets, string Version)> TeacherTargetsAsync(
-        ServiceDbContext db, FineTuningJob job, Dataset trainingDataset, List<LabelledText> trainingRows, CancellationToken cancellationToken)
+        ServiceDbContext db, FineTuningJob job, Hyperparameters hyperparameters, Dataset trainingDataset, List<LabelledText> trainingRows, CancellationToken cancellationToken)
     {
         if (!ModelReference.TryParse(job.DistillFrom!, out var reference))
         {
@@ -183,12 +186,28 @@ public sealed partial class FineTuningJobExecution(
             datasets.Add(await ReadDatasetAsync(db, unlabelledId, "unlabelled", cancellationToken));
         }
 
-        foreach (var (dataset, rows) in datasets)
+        // Each set of texts the teacher scores: the datasets, then the transfer set made from them (no dataset id).
+        var sets = datasets.Select(d => (DatasetId: (string?)d.Dataset.Id, Sha256: d.Dataset.Sha256, Texts: d.Rows.Select(row => row.Text).ToList())).ToList();
+        if (hyperparameters.DistillationTransferCopies > 0)
+        {
+            var made = Stopwatch.StartNew();
+            var variants = TransferSet.Generate(
+                [.. sets.SelectMany(set => set.Texts).Distinct(StringComparer.Ordinal)],
+                hyperparameters.DistillationTransferCopies, hyperparameters.DistillationWordReplacement, hyperparameters.Seed, wordNeighbours);
+            string identity = TransferSet.Identity(sets.Select(set => set.Sha256), hyperparameters.DistillationTransferCopies, hyperparameters.DistillationWordReplacement, hyperparameters.Seed);
+            await events.AppendAsync(job.Id, "info", JobEventTypes.TransferSet,
+                $"Transfer set: {variants.Count} variants of the job's texts with words replaced by their nearest words ({hyperparameters.DistillationTransferCopies} per text, each word with probability {hyperparameters.DistillationWordReplacement:0.##}), made in {made.Elapsed.TotalSeconds:F1} s.",
+                new { variants = variants.Count, copies = hyperparameters.DistillationTransferCopies, word_replacement = hyperparameters.DistillationWordReplacement, seconds = Math.Round(made.Elapsed.TotalSeconds, 2), examples = variants.Take(3) },
+                cancellationToken);
+            sets.Add((null, identity, variants));
+        }
+
+        foreach (var (datasetId, sha256, texts) in sets)
         {
             DatasetTeacherOutputs outputs;
             try
             {
-                outputs = await teacherOutputs.GetAsync(teacher, dataset, rows.Select(row => row.Text).ToList(), heartbeat.Beat, cancellationToken);
+                outputs = await teacherOutputs.GetAsync(teacher, sha256, texts, heartbeat.Beat, cancellationToken);
             }
             catch (Exception e) when (e is InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
             {
@@ -200,20 +219,22 @@ public sealed partial class FineTuningJobExecution(
                 throw new TrainingFailedException(TrainingFailedException.TeacherUnusable, $"The teacher {job.DistillFrom}'s ONNX graph has {outputs.Labels} outputs for its {labels.Length} labels.");
             }
 
-            for (int row = 0; row < rows.Count; row++)
+            for (int row = 0; row < texts.Count; row++)
             {
-                logitsByText[rows[row].Text] = outputs.Logits.AsSpan(row * outputs.Labels, outputs.Labels).ToArray();
+                logitsByText[texts[row]] = outputs.Logits.AsSpan(row * outputs.Labels, outputs.Labels).ToArray();
             }
 
+            string what = datasetId is null ? "the transfer set" : $"dataset {datasetId}";
             await events.AppendAsync(job.Id, "info", JobEventTypes.TeacherOutputs,
                 outputs.FromCache
-                    ? $"Teacher {job.DistillFrom}'s outputs over dataset {dataset.Id} read from the cache ({outputs.Rows} texts, {outputs.Seconds:F1} s)."
-                    : $"Teacher {job.DistillFrom} scored dataset {dataset.Id} ({outputs.Rows} texts in {outputs.Seconds:F1} s); the outputs are kept for the next student.",
-                new { teacher = job.DistillFrom, dataset_id = dataset.Id, cache_hit = outputs.FromCache, rows = outputs.Rows, seconds = Math.Round(outputs.Seconds, 2) },
+                    ? $"Teacher {job.DistillFrom}'s outputs over {what} read from the cache ({outputs.Rows} texts, {outputs.Seconds:F1} s)."
+                    : $"Teacher {job.DistillFrom} scored {what} ({outputs.Rows} texts in {outputs.Seconds:F1} s); the outputs are kept for the next student.",
+                new { teacher = job.DistillFrom, dataset_id = datasetId, transfer_set = datasetId is null, cache_hit = outputs.FromCache, rows = outputs.Rows, seconds = Math.Round(outputs.Seconds, 2) },
                 cancellationToken);
         }
 
-        var unlabelled = datasets.Count > 1 ? datasets[1].Rows.Select(row => row.Text).ToList() : [];
+        // Unlabelled texts and transfer-set variants are learnt from through the teacher alone.
+        var unlabelled = sets.Skip(1).SelectMany(set => set.Texts).ToList();
         return (new TeacherTargets { Labels = labels, LogitsByText = logitsByText, UnlabelledTexts = unlabelled }, $"{teacher.ModelName}:{teacher.Version}");
     }
 

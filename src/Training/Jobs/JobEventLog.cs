@@ -19,8 +19,11 @@ public static class JobEventTypes
     public const string Message = "message";
     public const string TrainingProcess = "training_process";
 
-    /// <summary>A distillation job has its teacher's outputs over one dataset, from the cache or computed.</summary>
+    /// <summary>A distillation job has its teacher's outputs over one dataset or its transfer set, from the cache or computed.</summary>
     public const string TeacherOutputs = "teacher_outputs";
+
+    /// <summary>A distillation job made its transfer set (how many variants, with a few examples).</summary>
+    public const string TransferSet = "transfer_set";
 }
 
 /// <summary>

@@ -108,6 +108,19 @@ public sealed record Hyperparameters
     public double DistillationAlpha { get; init; } = DistillationDefaults.Alpha;
 
     /// <summary>
+    /// Distillation only: variants of each training and unlabelled text in the transfer set, each with words replaced
+    /// by their nearest words in MiniLM's input embeddings (see <see cref="Distillation.TransferSet"/>), which the
+    /// teacher labels and the student learns from as texts without labels. 0 (the default) adds none: each copy
+    /// costs a teacher run per text once (the outputs are cached) and a pass of the student per epoch.
+    /// </summary>
+    [JsonPropertyName("distillation_transfer_copies")]
+    public int DistillationTransferCopies { get; init; }
+
+    /// <summary>Distillation only: the probability that a word of a transfer-set variant is replaced by one of its nearest words.</summary>
+    [JsonPropertyName("distillation_word_replacement")]
+    public double DistillationWordReplacement { get; init; } = Distillation.TransferSet.DefaultWordReplacement;
+
+    /// <summary>
     /// The n-gram bag only: the width of its embeddings. Null keeps the architecture's shape; other architectures take
     /// their width from their config or their base model, and refuse this.
     /// </summary>
@@ -142,6 +155,8 @@ public sealed record Hyperparameters
 
         Check(DistillationTemperature >= 0.1 && DistillationTemperature <= 100, "distillation_temperature", "must be between 0.1 and 100");
         Check(DistillationAlpha >= 0 && DistillationAlpha <= 1, "distillation_alpha", "must be between 0 and 1");
+        Check(DistillationTransferCopies is >= 0 and <= Distillation.TransferSet.MaxCopies, "distillation_transfer_copies", $"must be between 0 and {Distillation.TransferSet.MaxCopies}");
+        Check(DistillationWordReplacement > 0 && DistillationWordReplacement <= 1, "distillation_word_replacement", "must be greater than 0 and at most 1");
         Check(EmbeddingDim is null or (>= 1 and <= 4096), "embedding_dim", "must be between 1 and 4096");
         return errors;
 
@@ -210,6 +225,13 @@ public sealed record HyperparameterOverrides
 
     [JsonPropertyName("distillation_alpha")]
     public double? DistillationAlpha { get; init; }
+
+    [JsonPropertyName("distillation_transfer_copies")]
+    public int? DistillationTransferCopies { get; init; }
+
+    [JsonPropertyName("distillation_word_replacement")]
+    public double? DistillationWordReplacement { get; init; }
+
     [JsonPropertyName("embedding_dim")]
     public int? EmbeddingDim { get; init; }
 
@@ -244,6 +266,8 @@ public sealed record HyperparameterOverrides
             Augmentation = Augmentation ?? defaults.Augmentation,
             DistillationTemperature = DistillationTemperature ?? defaults.DistillationTemperature,
             DistillationAlpha = DistillationAlpha ?? defaults.DistillationAlpha,
+            DistillationTransferCopies = DistillationTransferCopies ?? defaults.DistillationTransferCopies,
+            DistillationWordReplacement = DistillationWordReplacement ?? defaults.DistillationWordReplacement,
             EmbeddingDim = EmbeddingDim ?? defaults.EmbeddingDim,
         };
     }

@@ -34,7 +34,7 @@ public abstract class DistillationApiTests<TFixture>(TFixture service) : IClassF
         var first = await TrainStudentAsync(new { training_dataset_id = labelled, unlabelled_dataset_id = unlabelled, distill_from = teacher });
         Assert.Equal(teacher, (string)first.Job["distill_from"]!);
         Assert.Equal(unlabelled, (string)first.Job["unlabelled_dataset_id"]!);
-        Assert.Equal(new[] { (labelled, false), (unlabelled, false) }, first.TeacherOutputs);
+        Assert.Equal(new (string?, bool)[] { (labelled, false), (unlabelled, false) }, first.TeacherOutputs);
         var version = await (await Client.GetAsync($"/v1/models/student/versions/{first.Job["result"]!["version"]}")).ReadJsonAsync(HttpStatusCode.OK);
         Assert.Equal(teacher, (string)version["teacher"]!);
         Assert.Equal("ngram-bag", (string)version["architecture"]!);
@@ -46,15 +46,46 @@ public abstract class DistillationApiTests<TFixture>(TFixture service) : IClassF
 
         // The same teacher on the same dataset: read back, not run again.
         var second = await TrainStudentAsync(new { training_dataset_id = labelled, distill_from = teacher });
-        Assert.Equal(new[] { (labelled, true) }, second.TeacherOutputs);
+        Assert.Equal(new (string?, bool)[] { (labelled, true) }, second.TeacherOutputs);
 
         // Another dataset, or another teacher (other weights, so another ONNX file), is scored afresh.
         string otherData = await JobsApi.UploadAsync(Client, SyntheticIntents.Csv([.. Labels, "oos"], 25, seed: 23));
         var third = await TrainStudentAsync(new { training_dataset_id = otherData, distill_from = teacher });
-        Assert.Equal(new[] { (otherData, false) }, third.TeacherOutputs);
+        Assert.Equal(new (string?, bool)[] { (otherData, false) }, third.TeacherOutputs);
         string otherTeacher = await TrainTeacherAsync(labelled, seed: 2);
         var fourth = await TrainStudentAsync(new { training_dataset_id = labelled, distill_from = otherTeacher });
-        Assert.Equal(new[] { (labelled, false) }, fourth.TeacherOutputs);
+        Assert.Equal(new (string?, bool)[] { (labelled, false) }, fourth.TeacherOutputs);
+    }
+
+    [Fact]
+    public async Task A_transfer_set_of_neighbour_replaced_variants_is_labelled_by_the_teacher_once_and_learnt_from()
+    {
+        string labelled = await JobsApi.UploadAsync(Client, SyntheticIntents.Csv([.. Labels, "oos"], 20, seed: 41));
+        string teacher = await TrainTeacherAsync(labelled, seed: 3);
+        var transfer = new JsonObject { ["epochs"] = 4, ["distillation_transfer_copies"] = 2, ["distillation_word_replacement"] = 0.5 };
+
+        var first = await TrainStudentAsync(new { training_dataset_id = labelled, distill_from = teacher }, transfer);
+
+        var made = Assert.Single(await JobsApi.EventsAsync(Client, (string)first.Job["id"]!), e => (string)e!["type"]! == "transfer_set")!;
+        int variants = (int)made["data"]!["variants"]!;
+        Assert.InRange(variants, 1, 2 * 100);
+        Assert.NotEmpty(made["data"]!["examples"]!.AsArray());
+        Assert.Equal(new (string?, bool)[] { (labelled, false), (null, false) }, first.TeacherOutputs);
+        Assert.Equal(2, (int)first.Job["hyperparameters"]!["distillation_transfer_copies"]!);
+
+        // The same settings make the same set, so the next student reads its outputs back; another seed makes another.
+        var second = await TrainStudentAsync(new { training_dataset_id = labelled, distill_from = teacher }, transfer);
+        Assert.Equal(new (string?, bool)[] { (labelled, true), (null, true) }, second.TeacherOutputs);
+        transfer["seed"] = 5;
+        var third = await TrainStudentAsync(new { training_dataset_id = labelled, distill_from = teacher }, transfer);
+        Assert.Equal(new (string?, bool)[] { (labelled, true), (null, false) }, third.TeacherOutputs);
+
+        await RefusedAsync(new { training_dataset_id = labelled, model = "s", hyperparameters = new { distillation_transfer_copies = 2 } },
+            HttpStatusCode.BadRequest, "hyperparameters.distillation_transfer_copies");
+        await RefusedAsync(new { training_dataset_id = labelled, model = "s", out_of_scope_label = "oos", distill_from = teacher, hyperparameters = new { distillation_transfer_copies = 33 } },
+            HttpStatusCode.BadRequest, "hyperparameters.distillation_transfer_copies");
+        await RefusedAsync(new { training_dataset_id = labelled, model = "s", out_of_scope_label = "oos", distill_from = teacher, hyperparameters = new { distillation_transfer_copies = 2, distillation_word_replacement = 0 } },
+            HttpStatusCode.BadRequest, "hyperparameters.distillation_word_replacement");
     }
 
     [Fact]
@@ -90,17 +121,17 @@ public abstract class DistillationApiTests<TFixture>(TFixture service) : IClassF
         return $"{model}:{job["result"]!["version"]}";
     }
 
-    private async Task<(JsonNode Job, List<(string Dataset, bool CacheHit)> TeacherOutputs)> TrainStudentAsync(object distillation)
+    private async Task<(JsonNode Job, List<(string? Dataset, bool CacheHit)> TeacherOutputs)> TrainStudentAsync(object distillation, JsonObject? hyperparameters = null)
     {
         var body = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(distillation))!.AsObject();
         body["model"] = "student";
         body["out_of_scope_label"] = "oos";
-        body["hyperparameters"] = new JsonObject { ["epochs"] = 4 };
+        body["hyperparameters"] = hyperparameters?.DeepClone() ?? new JsonObject { ["epochs"] = 4 };
         var job = await JobsApi.WaitForEndAsync(Client, (string)(await JobsApi.CreateAsync(Client, body))["id"]!, JobTimeout);
         Assert.True((string)job["status"]! == "succeeded", job.ToJsonString());
         var outputs = (await JobsApi.EventsAsync(Client, (string)job["id"]!))
             .Where(e => (string)e!["type"]! == "teacher_outputs")
-            .Select(e => ((string)e!["data"]!["dataset_id"]!, (bool)e["data"]!["cache_hit"]!))
+            .Select(e => ((string?)e!["data"]!["dataset_id"], (bool)e["data"]!["cache_hit"]!))
             .ToList();
         return (job, outputs);
     }
