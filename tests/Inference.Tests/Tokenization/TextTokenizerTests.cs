@@ -169,14 +169,22 @@ public sealed class TextTokenizerTests
         Span<long> ids = stackalloc long[64];
         tokenizer.Encode("How do I reset my pasword?", ids);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++)
+        // The fewest bytes of three rounds (see the WordPiece tokenizer's test of the same: a collection another
+        // test's thread sets off can move this thread's counter without this code allocating).
+        long fewest = long.MaxValue;
+        for (int round = 0; round < 3 && fewest > 0; round++)
         {
-            tokenizer.Encode("How do I reset my pasword?", ids);
-            tokenizer.Encode("Wie setze ich mein Passwort zurück?", ids);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100; i++)
+            {
+                tokenizer.Encode("How do I reset my pasword?", ids);
+                tokenizer.Encode("Wie setze ich mein Passwort zurück?", ids);
+            }
+
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, fewest);
     }
 
     [Fact]
