@@ -61,6 +61,8 @@ internal sealed class ServiceProcess : IAsyncDisposable
         };
         start.Environment["Persistence__DataDirectory"] = dataDirectory;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        // The training child processes' own lines (a failed job's stack among them) reach the service's log this way.
+        start.Environment["Logging__LogLevel__TextClassification.Training.Jobs.TrainingProcess"] = "Information";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         // A second instance over the same data is given the first one's key: the database already holds it.
         string adminKey = settings?.GetValueOrDefault("Security:BootstrapAdminKey") ?? "tcs_" + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
@@ -74,12 +76,25 @@ internal sealed class ServiceProcess : IAsyncDisposable
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
+        // Everything the service prints is kept, so that a failed job can be read about after the run; the path is
+        // printed first, and the file outlives the run's temporary data directory.
+        string logPath = Path.Combine(Path.GetTempPath(), "benchmark-service-logs", $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{port}.log");
+        Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+        var log = TextWriter.Synchronized(new StreamWriter(logPath) { AutoFlush = true });
+        Console.Error.WriteLine($"[service] log: {logPath}");
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                log.WriteLine(e.Data);
+            }
+        };
         process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not null)
             {
+                log.WriteLine(e.Data);
                 Console.Error.WriteLine($"[service] {e.Data}");
             }
         };
