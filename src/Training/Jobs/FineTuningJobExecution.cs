@@ -89,7 +89,7 @@ public sealed partial class FineTuningJobExecution(
         }
 
         // A resumed run's checkpoint was made with the teacher's targets; its fingerprint checks they are the same.
-        (TeacherTargets Targets, string Version)? teacher = job.DistillFrom is null ? null : await TeacherTargetsAsync(db, job, hyperparameters, trainingDataset, trainingRows, cancellationToken);
+        (TeacherTargets Targets, string Version)? teacher = job.DistillFrom is null ? null : await TeacherTargetsAsync(db, job, hyperparameters, trainingDataset, trainingRows, train, cancellationToken);
         var request = new TrainingRequest
         {
             Architecture = job.Architecture,
@@ -164,12 +164,14 @@ public sealed partial class FineTuningJobExecution(
 
     /// <summary>
     /// The teacher's logits over the training texts and, with <c>unlabelled_dataset_id</c>, over those texts too, and
-    /// with <c>distillation_transfer_copies</c> over a <see cref="TransferSet"/> made from both: read from
+    /// with <c>distillation_transfer_copies</c> over a <see cref="TransferSet"/> made from the texts the student trains
+    /// on (<paramref name="train"/>: never from rows split off for validation) and the unlabelled ones: read from
     /// <see cref="TeacherOutputCache"/> when this teacher has scored the same texts before, else computed and kept.
     /// Each set's outcome (cache hit or miss, rows, seconds) is one event of the job.
     /// </summary>
     private async Task<(TeacherTargets Targets, string Version)> TeacherTargetsAsync(
-        ServiceDbContext db, FineTuningJob job, Hyperparameters hyperparameters, Dataset trainingDataset, List<LabelledText> trainingRows, CancellationToken cancellationToken)
+        ServiceDbContext db, FineTuningJob job, Hyperparameters hyperparameters, Dataset trainingDataset, List<LabelledText> trainingRows,
+        IReadOnlyList<LabelledText> train, CancellationToken cancellationToken)
     {
         if (!ModelReference.TryParse(job.DistillFrom!, out var reference))
         {
@@ -192,9 +194,13 @@ public sealed partial class FineTuningJobExecution(
         {
             var made = Stopwatch.StartNew();
             var variants = TransferSet.Generate(
-                [.. sets.SelectMany(set => set.Texts).Distinct(StringComparer.Ordinal)],
+                [.. train.Select(row => row.Text).Concat(sets.Skip(1).SelectMany(set => set.Texts)).Distinct(StringComparer.Ordinal)],
                 hyperparameters.DistillationTransferCopies, hyperparameters.DistillationWordReplacement, hyperparameters.Seed, wordNeighbours);
-            string identity = TransferSet.Identity(sets.Select(set => set.Sha256), hyperparameters.DistillationTransferCopies, hyperparameters.DistillationWordReplacement, hyperparameters.Seed);
+            // Which rows the student trains on depends on the split too (its fraction and the seed) when validation is
+            // split off the training dataset.
+            var sources = sets.Select(set => set.Sha256)
+                .Append(job.ValidationDatasetId is null ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"split:{job.ValidationSplit ?? 0.1:R}") : "no split");
+            string identity = TransferSet.Identity(sources, hyperparameters.DistillationTransferCopies, hyperparameters.DistillationWordReplacement, hyperparameters.Seed);
             await events.AppendAsync(job.Id, "info", JobEventTypes.TransferSet,
                 $"Transfer set: {variants.Count} variants of the job's texts with words replaced by their nearest words ({hyperparameters.DistillationTransferCopies} per text, each word with probability {hyperparameters.DistillationWordReplacement:0.##}), made in {made.Elapsed.TotalSeconds:F1} s.",
                 new { variants = variants.Count, copies = hyperparameters.DistillationTransferCopies, word_replacement = hyperparameters.DistillationWordReplacement, seconds = Math.Round(made.Elapsed.TotalSeconds, 2), examples = variants.Take(3) },
