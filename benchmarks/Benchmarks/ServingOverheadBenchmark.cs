@@ -196,6 +196,12 @@ internal static class ServingOverheadBenchmark
         await counters.WaitForExitAsync();
 
         // Rates (bytes per second) reported once a second; the median second over the run, against wrk's requests/s.
+        // A run of a second or two can end before dotnet-counters has written its file: no figure then.
+        if (!File.Exists(csv))
+        {
+            return double.NaN;
+        }
+
         var rates = File.ReadLines(csv)
             .Select(line => line.Split(','))
             .Where(f => f.Length >= 5 && f[2].Contains("total_allocated", StringComparison.Ordinal))
