@@ -17,12 +17,14 @@ namespace TextClassification.Benchmarks;
 internal sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly TextWriter _log;
     private readonly string _dataDirectory;
     private readonly bool _ownsDataDirectory;
 
-    private ServiceProcess(Process process, string dataDirectory, bool ownsDataDirectory, Uri address)
+    private ServiceProcess(Process process, TextWriter log, string dataDirectory, bool ownsDataDirectory, Uri address)
     {
         _process = process;
+        _log = log;
         _dataDirectory = dataDirectory;
         _ownsDataDirectory = ownsDataDirectory;
         Address = address;
@@ -110,7 +112,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
             {
                 if ((await client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
                 {
-                    var service = new ServiceProcess(process, dataDirectory, sharedDataDirectory is null, address) { AdminKey = adminKey };
+                    var service = new ServiceProcess(process, log, dataDirectory, sharedDataDirectory is null, address) { AdminKey = adminKey };
                     if (!olderBuild)
                     {
                         await service.RaiseRateLimitAsync();
@@ -127,7 +129,9 @@ internal sealed class ServiceProcess : IAsyncDisposable
         }
 
         process.Kill(entireProcessTree: true);
-        throw new InvalidOperationException("The service did not become ready within 60 s.");
+        await process.WaitForExitAsync();
+        await log.DisposeAsync();
+        throw new InvalidOperationException($"The service did not become ready within 60 s; its output is in {logPath}.");
     }
 
     private async Task RaiseRateLimitAsync()
@@ -176,10 +180,12 @@ internal sealed class ServiceProcess : IAsyncDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
         }
 
+        // Also waits for the end of its output, so that nothing is written to the log after it is closed.
+        await _process.WaitForExitAsync();
         _process.Dispose();
+        await _log.DisposeAsync();
         if (!_ownsDataDirectory)
         {
             return;

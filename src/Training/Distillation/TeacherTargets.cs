@@ -16,8 +16,11 @@ public sealed class TeacherTargets
     /// <summary>The teacher's labels, in the order of its logit columns.</summary>
     public required IReadOnlyList<string> Labels { get; init; }
 
-    /// <summary>The teacher's logits by text, each in the order of <see cref="Labels"/>.</summary>
-    public required IReadOnlyDictionary<string, float[]> LogitsByText { get; init; }
+    /// <summary>
+    /// The teacher's logits by text, each in the order of <see cref="Labels"/>: rows of the arrays the teacher's
+    /// outputs came in, not copies (a transfer set holds hundreds of thousands of texts).
+    /// </summary>
+    public required IReadOnlyDictionary<string, ReadOnlyMemory<float>> LogitsByText { get; init; }
 
     /// <summary>Texts without a label to train on too (those already among the training rows are not repeated).</summary>
     public IReadOnlyList<string> UnlabelledTexts { get; init; } = [];
@@ -42,9 +45,10 @@ public sealed class TeacherTargets
                 throw new TrainingRequestException($"The teacher's outputs lack the text \"{texts[row]}\".");
             }
 
+            var scores = teacher.Span;
             for (int c = 0; c < columns.Length; c++)
             {
-                logits[(row * labels.Count) + c] = teacher[columns[c]];
+                logits[(row * labels.Count) + c] = scores[columns[c]];
             }
         }
 

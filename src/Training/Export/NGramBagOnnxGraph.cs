@@ -31,7 +31,8 @@ internal static class NGramBagOnnxGraph
 
         string realPositions = b.Cast(mask, OnnxElementType.Float);
         string realCount = b.ReduceSum(realPositions, [1], keepDims: true);
-        string paddingCount = b.ReduceSum(b.Sub(b.Scalar(1f), realPositions), [1], keepDims: true);
+        string positions = b.Cast(b.Shape(ids, start: 1, end: 2), OnnxElementType.Float);
+        string paddingCount = b.Sub(positions, realCount);
         string firstState = b.Squeeze(b.Slice(states, [0], [1], [1]), 1);
         string realSum = b.Sub(b.ReduceSum(states, [1], keepDims: false), b.Mul(firstState, paddingCount));
         string pooled = b.Div(realSum, b.Max(realCount, b.Scalar(1f)));

@@ -181,15 +181,20 @@ public sealed partial class FineTuningJobExecution(
         var teacher = await db.ModelVersions.AsNoTracking().FirstOrDefaultAsync(v => v.ModelName == reference.Name && v.Version == reference.Version, cancellationToken)
             ?? throw new TrainingFailedException(TrainingFailedException.TeacherUnusable, $"The teacher {job.DistillFrom} no longer exists.");
         var labels = JsonSerializer.Deserialize<string[]>(teacher.LabelsJson, TrainingJson.Options)!;
-        var logitsByText = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        var datasets = new List<(Dataset Dataset, List<LabelledText> Rows)> { (trainingDataset, trainingRows) };
+        var logitsByText = new Dictionary<string, ReadOnlyMemory<float>>(StringComparer.Ordinal);
+
+        // Each set of texts the teacher scores: the training dataset, the unlabelled one, then the transfer set made
+        // from them (no dataset id).
+        var sets = new List<(string? DatasetId, string Sha256, List<string> Texts)>
+        {
+            (trainingDataset.Id, trainingDataset.Sha256, trainingRows.ConvertAll(row => row.Text)),
+        };
         if (job.UnlabelledDatasetId is { } unlabelledId)
         {
-            datasets.Add(await ReadDatasetAsync(db, unlabelledId, "unlabelled", cancellationToken));
+            var (dataset, rows) = await ReadDatasetAsync(db, unlabelledId, "unlabelled", cancellationToken);
+            sets.Add((dataset.Id, dataset.Sha256, rows.ConvertAll(row => row.Text)));
         }
 
-        // Each set of texts the teacher scores: the datasets, then the transfer set made from them (no dataset id).
-        var sets = datasets.Select(d => (DatasetId: (string?)d.Dataset.Id, Sha256: d.Dataset.Sha256, Texts: d.Rows.Select(row => row.Text).ToList())).ToList();
         if (hyperparameters.DistillationTransferCopies > 0)
         {
             var made = Stopwatch.StartNew();
@@ -227,7 +232,7 @@ public sealed partial class FineTuningJobExecution(
 
             for (int row = 0; row < texts.Count; row++)
             {
-                logitsByText[texts[row]] = outputs.Logits.AsSpan(row * outputs.Labels, outputs.Labels).ToArray();
+                logitsByText[texts[row]] = outputs.Logits.AsMemory(row * outputs.Labels, outputs.Labels);
             }
 
             string what = datasetId is null ? "the transfer set" : $"dataset {datasetId}";

@@ -42,7 +42,7 @@ public sealed class AugmentedTrainingTests
         var labels = request.Train.Select(row => row.Label).Distinct().Order(StringComparer.Ordinal).ToArray();
         // A teacher sure of each text's own label, so the student has something to agree with.
         var logits = request.Train.DistinctBy(row => row.Text).ToDictionary(
-            row => row.Text, row => labels.Select(label => label == row.Label ? 4f : 0f).ToArray(), StringComparer.Ordinal);
+            row => row.Text, row => (ReadOnlyMemory<float>)labels.Select(label => label == row.Label ? 4f : 0f).ToArray(), StringComparer.Ordinal);
         var distilling = request with { Teacher = new TeacherTargets { Labels = labels, LogitsByText = logits } };
 
         var result = Trainer.Train(distilling);
