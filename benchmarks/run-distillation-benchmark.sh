@@ -3,7 +3,7 @@
 # API a MiniLM teacher (or uses an existing one), the plain n-gram bag and n-gram bags distilled from the teacher; scores
 # each on the test split and serves each at concurrency 1 and 64 with wrk. Figures go to docs/benchmarks.md.
 # Usage: benchmarks/run-distillation-benchmark.sh [--data-directory DIR --admin-key KEY] [--teacher NAME:VERSION |
-#        --teacher-hyperparameters JSON] [--student JSON]... [--no-plain] [--serving-seconds N]
+#        --teacher-hyperparameters JSON] [--student JSON]... [--plain JSON]... [--no-plain] [--serving-seconds N]
 # (see benchmarks/Benchmarks/DistillationBenchmark.cs). A data directory given is kept, so a teacher trained once
 # serves several runs.
 set -euo pipefail

@@ -29,8 +29,9 @@ internal static class DistillationBenchmark
     /// afterwards, with the key it was bootstrapped with); <c>--teacher NAME:VERSION</c> (an existing version; else a
     /// MiniLM teacher is trained with <c>--teacher-hyperparameters JSON</c>, by default the frozen encoder's
     /// <c>{"train_layers": 0, "epochs": 40, "learning_rate": 3e-3}</c>); <c>--student JSON</c> (hyperparameters of a
-    /// distilled n-gram bag; repeatable; one with the defaults when none is given); <c>--no-plain</c> (skip the plain
-    /// n-gram bag); <c>--serving-seconds N</c> (per concurrency level; 0 skips serving; default 10);
+    /// distilled n-gram bag; repeatable; one with the defaults when neither this nor <c>--plain</c> is given); <c>--no-plain</c> (skip the plain
+    /// n-gram bag); <c>--plain JSON</c> (hyperparameters of a plain n-gram bag, trained without a teacher; repeatable;
+    /// replaces the default one); <c>--serving-seconds N</c> (per concurrency level; 0 skips serving; default 10);
     /// <c>--transfer-set JSON</c> (an augmentation spec, as the <c>augmentation</c> hyperparameter takes, with
     /// <c>copies</c>: that many variants of every training text are uploaded once as a text-only dataset and given to
     /// every student as its <c>unlabelled_dataset_id</c>, so the teacher labels them: the augmented transfer set of
@@ -44,6 +45,7 @@ internal static class DistillationBenchmark
         string teacherHyperparameters = """{"train_layers": 0, "epochs": 40, "learning_rate": 3e-3}""";
         var students = new List<string>();
         bool plain = true;
+        var plains = new List<string>();
         int servingSeconds = 10;
         string? transferSet = null;
         for (int i = 0; i < options.Count; i++)
@@ -56,13 +58,14 @@ internal static class DistillationBenchmark
                 case "--teacher-hyperparameters": teacherHyperparameters = options[++i]; break;
                 case "--student": students.Add(options[++i]); break;
                 case "--no-plain": plain = false; break;
+                case "--plain": plains.Add(options[++i]); break;
                 case "--serving-seconds": servingSeconds = int.Parse(options[++i], CultureInfo.InvariantCulture); break;
                 case "--transfer-set": transferSet = options[++i]; break;
                 default: throw new ArgumentException($"Unknown option {options[i]}.");
             }
         }
 
-        if (students.Count == 0)
+        if (students.Count == 0 && plains.Count == 0)
         {
             students.Add("{}");
         }
@@ -91,10 +94,17 @@ internal static class DistillationBenchmark
         var teacherJob = JsonNode.Parse(await client.GetStringAsync($"/v1/fine-tuning/jobs/{teacherVersion["job_id"]}"))!;
         rows.Add(await ScoreAsync(service, teacherJob, $"teacher {teacher} (MiniLM, {teacherJob["hyperparameters"]!["train_layers"]} trained layers)", test, null));
 
-        if (plain)
+        if (plain && plains.Count == 0)
         {
-            var job = await TrainAsync(client, train, validation, PlainModel, []);
-            rows.Add(await ScoreAsync(service, job, "n-gram bag, plain", test, null));
+            plains.Add("{}");
+        }
+
+        for (int p = 0; p < plains.Count; p++)
+        {
+            // The first plain bag keeps the name earlier runs used; a model name per bag, as for the students.
+            var extra = plains[p] == "{}" ? new JsonObject() : new JsonObject { ["hyperparameters"] = JsonNode.Parse(plains[p]) };
+            var job = await TrainAsync(client, train, validation, p == 0 ? PlainModel : $"{PlainModel}-{p + 1}", extra);
+            rows.Add(await ScoreAsync(service, job, plains[p] == "{}" ? "n-gram bag, plain" : $"n-gram bag, plain, {plains[p]}", test, null));
         }
 
         for (int s = 0; s < students.Count; s++)

@@ -244,6 +244,24 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
                 [ProblemError.ForField("hyperparameters.embedding_dim", $"embedding_dim applies to an {ArchitectureRegistry.NGramBag} trained from scratch only.")]);
         }
 
+        if (hyperparameters.WordVectors is { } wordVectors)
+        {
+            const string field = "hyperparameters.word_vectors";
+            if (architecture.Name != ArchitectureRegistry.NGramBag || baseVersion is not null)
+            {
+                throw new UnprocessableContentException(
+                    $"word_vectors applies to an {ArchitectureRegistry.NGramBag} trained from scratch; a {architecture.Name} job{(baseVersion is null ? "" : " from a base model")} cannot take them.",
+                    [ProblemError.ForField(field, $"word_vectors applies to an {ArchitectureRegistry.NGramBag} trained from scratch only.")]);
+            }
+
+            if (await baseModels.FindAsync(wordVectors, cancellationToken) is null)
+            {
+                throw new ApiProblemException(StatusCodes.Status404NotFound, "Base model not found.",
+                    $"No base model {wordVectors} is installed or uploaded.",
+                    [ProblemError.ForField(field, $"{wordVectors} is not a base model; use one of: {string.Join(", ", (await baseModels.ListAsync(cancellationToken)).Select(m => m.Id))}.")]);
+            }
+        }
+
         if (hyperparameters.DistillationTransferCopies > 0 && teacherReference is null)
         {
             throw new RequestValidationException([ProblemError.ForField("hyperparameters.distillation_transfer_copies",

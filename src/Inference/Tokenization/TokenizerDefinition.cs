@@ -103,7 +103,14 @@ public sealed record TokenizerDefinition(TokenizerSettings Settings, IReadOnlyLi
     /// <see cref="TokenizerSettings.MaxVocabularySize"/> most frequent first (ties in ordinal order, so the result does
     /// not depend on the order of the texts).
     /// </summary>
-    public static TokenizerDefinition Learn(IEnumerable<string> texts, TokenizerSettings settings)
+    /// <param name="texts">The training texts.</param>
+    /// <param name="settings">The tokenizer's settings (a words kind).</param>
+    /// <param name="knownWords">
+    /// Words to keep whether or not the texts have them, after the learned ones while the vocabulary has room, in the
+    /// order given: the words of pretrained word vectors, so that a word the training data lacks still gets its vector.
+    /// Expected in the normalized form (lower case when <see cref="TokenizerSettings.CaseFold"/> is on).
+    /// </param>
+    public static TokenizerDefinition Learn(IEnumerable<string> texts, TokenizerSettings settings, IEnumerable<string>? knownWords = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
         ArgumentNullException.ThrowIfNull(settings);
@@ -141,7 +148,13 @@ public sealed record TokenizerDefinition(TokenizerSettings Settings, IReadOnlyLi
             .ThenBy(pair => pair.Key, StringComparer.Ordinal)
             .Take(settings.MaxVocabularySize)
             .Select(pair => pair.Key)
-            .ToArray();
+            .ToList();
+        if (knownWords is not null)
+        {
+            var learned = new HashSet<string>(vocabulary, StringComparer.Ordinal);
+            vocabulary.AddRange(knownWords.Where(learned.Add).Take(settings.MaxVocabularySize - vocabulary.Count));
+        }
+
         return new TokenizerDefinition(settings, vocabulary);
     }
 

@@ -54,7 +54,7 @@ public static class ClassifierOnnxExporter
         var builder = new OnnxGraphBuilder(architecture);
         string ids = builder.AddInput(ClassifierMetadata.InputIdsName, OnnxElementType.Int64, BatchAxis, SequenceAxis);
         string mask = builder.AddInput(ClassifierMetadata.AttentionMaskName, OnnxElementType.Int64, BatchAxis, SequenceAxis);
-        var layers = new OnnxLayerWriter(builder, module.state_dict(), quantization);
+        var layers = new OnnxLayerWriter(builder, module.ExportState(), quantization);
         string logits = config switch
         {
             NGramBagConfig bag => NGramBagOnnxGraph.Write(layers, bag, ids, mask),

@@ -82,6 +82,10 @@ public sealed partial class FineTuningJobExecution(
         bool fromEncoder = job.BaseModel is not null && !ModelReference.TryParse(job.BaseModel, out _);
         var baseModel = resume is null && job.BaseModel is not null && !fromEncoder ? await BaseModelAsync(db, job.BaseModel, cancellationToken) : null;
         var pretrained = resume is null && fromEncoder ? await LoadEncoderAsync(job.BaseModel!, cancellationToken) : null;
+        // A resumed run has its word vectors in its checkpoint's weights; a fresh one reads them from the encoder.
+        var wordVectors = resume is null && baseModel is null && hyperparameters.WordVectors is { } vectorSource
+            ? PretrainedWordVectors.From(await LoadEncoderAsync(vectorSource, cancellationToken))
+            : null;
         if (resume is not null)
         {
             await events.AppendAsync(jobId, "info", JobEventTypes.Resumed,
@@ -100,6 +104,7 @@ public sealed partial class FineTuningJobExecution(
             Resume = resume,
             BaseModel = baseModel,
             Pretrained = pretrained,
+            WordVectors = wordVectors,
             Teacher = teacher?.Targets,
             Device = device.Device,
         };

@@ -128,6 +128,16 @@ public sealed record Hyperparameters
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? EmbeddingDim { get; init; }
 
+    /// <summary>
+    /// The n-gram bag trained from scratch only: the base model (<c>minilm-l6</c>, or an uploaded one) whose whole-word
+    /// input embeddings the bag's word vectors start from, through a learned projection (see
+    /// <see cref="Models.NGramBagClassifier"/>); its words join the vocabulary, so words the training texts lack keep
+    /// what the encoder knows about them. Null (the default) for none.
+    /// </summary>
+    [JsonPropertyName("word_vectors")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? WordVectors { get; init; }
+
     /// <summary>Problems with these values, each naming its field as serialised; empty when the run can start.</summary>
     public IReadOnlyList<HyperparameterError> Validate()
     {
@@ -158,6 +168,7 @@ public sealed record Hyperparameters
         Check(DistillationTransferCopies is >= 0 and <= Distillation.TransferSet.MaxCopies, "distillation_transfer_copies", $"must be between 0 and {Distillation.TransferSet.MaxCopies}");
         Check(DistillationWordReplacement > 0 && DistillationWordReplacement <= 1, "distillation_word_replacement", "must be greater than 0 and at most 1");
         Check(EmbeddingDim is null or (>= 1 and <= 4096), "embedding_dim", "must be between 1 and 4096");
+        Check(WordVectors is null || BaseModels.BaseModelCatalog.IsValidId(WordVectors), "word_vectors", "must be a base model id (lower-case letters, digits, dots, underscores and hyphens)");
         return errors;
 
         // The comparisons are written so that NaN fails them.
@@ -235,6 +246,9 @@ public sealed record HyperparameterOverrides
     [JsonPropertyName("embedding_dim")]
     public int? EmbeddingDim { get; init; }
 
+    [JsonPropertyName("word_vectors")]
+    public string? WordVectors { get; init; }
+
     /// <summary><c>"all"</c> or a number of top encoder layers; see <see cref="Hyperparameters.TrainLayers"/>.</summary>
     [JsonPropertyName("train_layers")]
     [JsonConverter(typeof(TrainLayersJsonConverter))]
@@ -269,6 +283,7 @@ public sealed record HyperparameterOverrides
             DistillationTransferCopies = DistillationTransferCopies ?? defaults.DistillationTransferCopies,
             DistillationWordReplacement = DistillationWordReplacement ?? defaults.DistillationWordReplacement,
             EmbeddingDim = EmbeddingDim ?? defaults.EmbeddingDim,
+            WordVectors = WordVectors ?? defaults.WordVectors,
         };
     }
 }

@@ -84,7 +84,8 @@ public static class Trainer
         int[] TrainTargets,
         float[]? TeacherLogits,
         IReadOnlyList<LabelledText> Validation,
-        string DataFingerprint)
+        string DataFingerprint,
+        float[]? WordVectors)
     {
         public static Plan Make(TrainingRequest request)
         {
@@ -140,6 +141,13 @@ public static class Trainer
             string fingerprint = Fingerprint(request.Train, request.Validation, outOfScope, request.Teacher is null ? null : (trainTexts, teacherLogits!));
             TokenizerDefinition tokenizer;
             ModelConfig config;
+            float[]? wordVectors = null;
+            if (hyperparameters.WordVectors is { } wordVectorSource && resume is null && request.BaseModel is null
+                && request.WordVectors?.Source != wordVectorSource)
+            {
+                throw new TrainingRequestException($"word_vectors names {wordVectorSource}, but the run was given {(request.WordVectors is null ? "no vectors" : $"those of {request.WordVectors.Source}")}.");
+            }
+
             if (resume is not null)
             {
                 if (resume.Architecture != architecture.Name || resume.DataFingerprint != fingerprint || !resume.Labels.SequenceEqual(labels) || resume.OutOfScopeLabel != outOfScope)
@@ -198,8 +206,15 @@ public static class Trainer
                     throw new TrainingRequestException($"Invalid tokenizer settings: {string.Join("; ", settingsErrors.Select(e => $"{e.Field} {e.Message}"))}.");
                 }
 
-                // Every text the run trains on, unlabelled ones included: the teacher labels their n-grams too.
-                tokenizer = TokenizerDefinition.Learn(trainTexts, settings);
+                // Every text the run trains on, unlabelled ones included: the teacher labels their n-grams too. With
+                // word vectors, their words follow the learned ones, so that words the texts lack have theirs.
+                var vectors = hyperparameters.WordVectors is null ? null : request.WordVectors;
+                if (vectors is not null && architecture.Name != ArchitectureRegistry.NGramBag)
+                {
+                    throw new TrainingRequestException($"word_vectors applies to an {ArchitectureRegistry.NGramBag} trained from scratch; this run is a {architecture.Name}.");
+                }
+
+                tokenizer = TokenizerDefinition.Learn(trainTexts, settings, vectors?.Words);
                 try
                 {
                     config = architecture.ResolveConfig(request.Model, new TextTokenizer(tokenizer).VocabularySize, labels.Length, hyperparameters);
@@ -207,6 +222,12 @@ public static class Trainer
                 catch (ArgumentException e)
                 {
                     throw new TrainingRequestException(e.Message);
+                }
+
+                if (vectors is not null)
+                {
+                    config = (NGramBagConfig)config with { WordVectorWidth = vectors.Width, WordVectorRows = PretrainedWordVectors.WordRows(tokenizer) };
+                    wordVectors = vectors.RowsFor(tokenizer);
                 }
             }
 
@@ -227,7 +248,8 @@ public static class Trainer
                 trainTargets.ToArray(),
                 teacherLogits,
                 request.Validation,
-                fingerprint);
+                fingerprint,
+                wordVectors);
         }
 
         private static string Fingerprint(
@@ -334,6 +356,10 @@ public static class Trainer
             else if (pretrained is not null)
             {
                 pretrained.Weights.LoadInto((BertClassifier)model);
+            }
+            else if (plan.WordVectors is { } wordVectors)
+            {
+                ((NGramBagClassifier)model).LoadWordVectors(wordVectors);
             }
 
             // Frozen layers are decided before the optimizer exists, so that it keeps no state for them.

@@ -52,6 +52,9 @@ public sealed record TrainingRequest
     /// </summary>
     public TeacherTargets? Teacher { get; init; }
 
+    /// <summary>The pretrained word vectors <see cref="Hyperparameters.WordVectors"/> names, for an n-gram bag trained from scratch.</summary>
+    public PretrainedWordVectors? WordVectors { get; init; }
+
     /// <summary>Tokenizer settings in place of the architecture's defaults (experiments; jobs leave it null).</summary>
     public TokenizerSettings? Tokenizer { get; init; }
 

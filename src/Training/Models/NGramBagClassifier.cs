@@ -26,6 +26,15 @@ public sealed record NGramBagConfig : ModelConfig
     /// <summary>How the vectors of a text's ids become one.</summary>
     public NGramPooling Pooling { get; init; } = NGramPooling.MeanMax;
 
+    /// <summary>
+    /// Width of the pretrained word vectors the bag trains with (the encoder's hidden size); 0 (the default) for none.
+    /// See <see cref="NGramBagClassifier"/>'s remarks.
+    /// </summary>
+    public int WordVectorWidth { get; init; }
+
+    /// <summary>The ids that have a pretrained vector row (padding, unknown and the words): the rest are hashed buckets. 0 without word vectors.</summary>
+    public int WordVectorRows { get; init; }
+
     public override IReadOnlyList<string> Validate()
     {
         var errors = base.Validate().ToList();
@@ -42,6 +51,16 @@ public sealed record NGramBagConfig : ModelConfig
         if (HiddenDim is < 0 or > 16384)
         {
             errors.Add($"{nameof(HiddenDim)} must be between 0 and 16384");
+        }
+
+        if (WordVectorWidth is < 0 or > 4096)
+        {
+            errors.Add($"{nameof(WordVectorWidth)} must be between 0 and 4096");
+        }
+
+        if ((WordVectorWidth == 0) != (WordVectorRows == 0) || WordVectorRows < 0 || WordVectorRows > VocabularySize)
+        {
+            errors.Add($"{nameof(WordVectorRows)} must be 0 without word vectors, else between 1 and {nameof(VocabularySize)}");
         }
 
         return errors;
@@ -70,10 +89,22 @@ public sealed record NGramBagConfig : ModelConfig
 /// <c>hidden_dim</c>, else the pooled width (<c>embedding_dim</c>, doubled by <c>mean_max</c>)</item>
 /// </list>
 /// Dropout (after pooling and after the hidden layer) only acts in training.
+/// <para>
+/// With pretrained word vectors (<see cref="NGramBagConfig.WordVectorWidth"/> &gt; 0) a word id's vector is its own
+/// row plus a learned projection of the word's frozen pretrained vector: <c>embedding.weight[id] +
+/// word_projection.weight · word_vectors.weight[id]</c> for ids below <see cref="NGramBagConfig.WordVectorRows"/>
+/// (hashed ids have no pretrained vector). The projection is shared by every word, so a word the training data never
+/// had still lands where its pretrained neighbours taught the bag to look: its own row starts, and stays, at zero.
+/// Fine-tuning the pretrained rows directly would not do that: the seen words' rows move and the unseen ones are left
+/// behind where nothing reads them. The sum is the same function of the id as a single table, so the ONNX graph is the
+/// plain bag's over that table (see <see cref="ExportState"/>) and serving costs what the plain bag costs.
+/// </para>
 /// </remarks>
 public sealed class NGramBagClassifier : TextClassifierModule
 {
     private readonly Embedding embedding;
+    private readonly Embedding? wordVectors;
+    private readonly Linear? wordProjection;
     private readonly Linear? hidden;
     private readonly Linear classifier;
     private readonly SeededDropout dropout;
@@ -96,6 +127,21 @@ public sealed class NGramBagClassifier : TextClassifierModule
         SeededInit.Normal(embedding, 0.05, generator);
 
         register_module("embedding", embedding);
+        if (config.WordVectorWidth > 0)
+        {
+            wordVectors = nn.Embedding(config.WordVectorRows, config.WordVectorWidth);
+            wordVectors.weight!.requires_grad_(false);
+            using (no_grad())
+            {
+                wordVectors.weight!.zero_();
+            }
+
+            register_module("word_vectors", wordVectors);
+            wordProjection = nn.Linear(config.WordVectorWidth, config.EmbeddingDim, hasBias: false);
+            SeededInit.Linear(wordProjection, generator);
+            register_module("word_projection", wordProjection);
+        }
+
         int features = config.Pooling == NGramPooling.MeanMax ? 2 * config.EmbeddingDim : config.EmbeddingDim;
         if (config.HiddenDim > 0)
         {
@@ -114,10 +160,82 @@ public sealed class NGramBagClassifier : TextClassifierModule
 
     public override ModelConfig Config { get; }
 
+    /// <summary>
+    /// Sets the frozen pretrained vectors (row-major <c>[WordVectorRows, WordVectorWidth]</c>, zero rows for ids without
+    /// one) and zeroes the own rows of the ids that have one, so that such a word starts as its projected vector alone.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The bag was built without word vectors.</exception>
+    public void LoadWordVectors(float[] rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (wordVectors is null)
+        {
+            throw new InvalidOperationException("This n-gram bag was built without word vectors.");
+        }
+
+        var config = (NGramBagConfig)Config;
+        if (rows.Length != (long)config.WordVectorRows * config.WordVectorWidth)
+        {
+            throw new ArgumentException($"Expected {config.WordVectorRows} × {config.WordVectorWidth} values, got {rows.Length}.", nameof(rows));
+        }
+
+        using var scope = NewDisposeScope();
+        using (no_grad())
+        {
+            var weight = wordVectors.weight!;
+            weight.copy_(tensor(rows, [config.WordVectorRows, config.WordVectorWidth]).to(weight.device));
+            var hasVector = weight.abs().sum(1).gt(0).unsqueeze(1);
+            var own = embedding.weight!.narrow(0, 0, config.WordVectorRows);
+            own.masked_fill_(hasVector, 0);
+        }
+    }
+
+    /// <summary>
+    /// The tensors the ONNX graph is written from: the state dict, with pretrained word vectors folded into
+    /// <c>embedding.weight</c> (each word row plus its projected vector) and their own entries left out.
+    /// </summary>
+    public override IReadOnlyDictionary<string, Tensor> ExportState()
+    {
+        var state = state_dict();
+        if (wordVectors is null)
+        {
+            return state;
+        }
+
+        var config = (NGramBagConfig)Config;
+        var folded = new Dictionary<string, Tensor>(state.Where(p => !p.Key.StartsWith("word_", StringComparison.Ordinal)));
+        using (no_grad())
+        {
+            var table = embedding.weight!.detach().clone();
+            using var projected = wordProjection!.forward(wordVectors.weight!);
+            using var wordRows = table.narrow(0, 0, config.WordVectorRows);
+            wordRows.add_(projected);
+            if (config.WordVectorRows < config.VocabularySize)
+            {
+                // What forward adds to a hashed id: row 0's projection (zero when the vectors were loaded, but the
+                // fold holds for any weights).
+                using var hashedRows = table.narrow(0, config.WordVectorRows, config.VocabularySize - config.WordVectorRows);
+                using var padding = projected.narrow(0, 0, 1);
+                hashedRows.add_(padding);
+            }
+
+            folded["embedding.weight"] = table;
+        }
+
+        return folded;
+    }
+
     public override Tensor forward(Tensor inputIds, Tensor attentionMask)
     {
         using var scope = NewDisposeScope();
         var states = embedding.forward(inputIds);
+        if (wordVectors is not null)
+        {
+            // Hashed ids (at or above WordVectorRows) read row 0, padding's, which LoadWordVectors leaves zero.
+            var wordIds = inputIds.masked_fill(inputIds.ge(((NGramBagConfig)Config).WordVectorRows), 0);
+            states = states + wordProjection!.forward(wordVectors.forward(wordIds));
+        }
+
         var pooled = MaskedMean(states, attentionMask);
         if (((NGramBagConfig)Config).Pooling == NGramPooling.MeanMax)
         {

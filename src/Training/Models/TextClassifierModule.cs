@@ -47,6 +47,12 @@ public abstract class TextClassifierModule : nn.Module<Tensor, Tensor, Tensor>
     /// TorchSharp calls this on a child when it is registered and would add each field a second time under its C#
     /// name, doubling the parameters the optimizer sees.
     /// </summary>
+    /// <summary>
+    /// The tensors the ONNX graph is written from, by state-dict name: the state dict itself unless the module trains
+    /// a form that folds into fewer tensors for serving.
+    /// </summary>
+    public virtual IReadOnlyDictionary<string, Tensor> ExportState() => state_dict();
+
     protected override void RegisterComponents()
     {
     }

@@ -191,6 +191,23 @@ public sealed class TextTokenizerTests
     }
 
     [Fact]
+    public void Known_words_follow_the_learned_ones_in_their_order_without_repeats_while_the_vocabulary_has_room()
+    {
+        string[] texts = ["b a c", "a b d", "a e"];
+
+        var definition = TokenizerDefinition.Learn(texts, new TokenizerSettings { MinCount = 2 }, ["refund", "a", "cash", "refund", "loan"]);
+        var capped = TokenizerDefinition.Learn(texts, new TokenizerSettings { MinCount = 2, MaxVocabularySize = 3 }, ["refund", "cash"]);
+
+        Assert.Equal(["a", "b", "refund", "cash", "loan"], definition.Vocabulary);
+        Assert.Equal(["a", "b", "refund"], capped.Vocabulary);
+        // A known word is a word like any other: its id is its place in the vocabulary.
+        var tokenizer = new TextTokenizer(definition);
+        Span<long> ids = stackalloc long[4];
+        Assert.Equal(2, tokenizer.Encode("cash a", ids));
+        Assert.Equal([TextTokenizer.FirstWordId + 3, TextTokenizer.FirstWordId], ids[..2].ToArray());
+    }
+
+    [Fact]
     public void A_definition_survives_a_json_round_trip()
     {
         var definition = TokenizerDefinition.Learn(["Hello there", "héllo 世界 👋"], Bag);

@@ -54,6 +54,7 @@ public sealed class ClassifierOnnxFormatTests
     [InlineData("ngram-bag mean", 2)]
     [InlineData("ngram-bag mean_max", 3)]
     [InlineData("ngram-bag mean_max, hidden 8", 3)]
+    [InlineData("ngram-bag mean_max, word vectors 10", 3)]
     public void The_n_gram_bag_graph_reads_its_gathered_vectors_only_to_reduce_them(string variant, int readers)
     {
         using var module = Randomised(variant);

@@ -26,13 +26,14 @@ internal static class ExportedClassifiers
 
     public static readonly int VocabularySize = new TextTokenizer(Tokenizer).VocabularySize;
 
-    /// <summary>Every exported shape: both poolings with and without a hidden layer, encoders of one and two layers, BERT with both poolings.</summary>
+    /// <summary>Every exported shape: both poolings with and without a hidden layer, with word vectors, encoders of one and two layers, BERT with both poolings.</summary>
     public static readonly IReadOnlyDictionary<string, ModelConfig> Variants = new Dictionary<string, ModelConfig>
     {
         ["ngram-bag mean"] = Bag(NGramPooling.Mean, hidden: 0),
         ["ngram-bag mean, hidden 8"] = Bag(NGramPooling.Mean, hidden: 8),
         ["ngram-bag mean_max"] = Bag(NGramPooling.MeanMax, hidden: 0),
         ["ngram-bag mean_max, hidden 8"] = Bag(NGramPooling.MeanMax, hidden: 8),
+        ["ngram-bag mean_max, word vectors 10"] = Bag(NGramPooling.MeanMax, hidden: 0) with { WordVectorWidth = 10, WordVectorRows = TextTokenizer.FirstWordId + Tokenizer.Vocabulary.Count },
         ["transformer, 1 layer"] = Encoder(layers: 1),
         ["transformer, 2 layers"] = Encoder(layers: 2),
         ["bert, mean pooling, 2 layers"] = Bert(BertPooling.Mean, layers: 2),
