@@ -32,6 +32,7 @@ public static class TrainingServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<TrainingDevice>();
         services.AddSingleton<BaseModels.BaseModelCatalog>();
+        services.AddSingleton<BaseModels.WordVectorCache>();
         services.AddOptions<BaseModels.BaseModelsOptions>()
             .BindConfiguration(BaseModels.BaseModelsOptions.SectionName)
             .ValidateDataAnnotations()

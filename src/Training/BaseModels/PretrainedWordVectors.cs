@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
 using TextClassification.Inference.Tokenization;
+using TextClassification.Training.Models;
+using TorchSharp;
 
 namespace TextClassification.Training.BaseModels;
 
@@ -41,20 +43,52 @@ public sealed class PretrainedWordVectors
     /// <summary>Width of each vector: the encoder's hidden size.</summary>
     public int Width { get; }
 
-    /// <summary>The whole words of <paramref name="encoder"/>'s vocabulary and their vectors.</summary>
-    /// <exception cref="InvalidDataException">The encoder has no word-embedding table that fits its vocabulary.</exception>
-    public static PretrainedWordVectors From(PretrainedEncoder encoder)
+    /// <summary>
+    /// The whole words of <paramref name="encoder"/>'s vocabulary, each with the encoder's output for the word alone:
+    /// <c>[CLS] word [SEP]</c> through every layer, pooled as the encoder pools a text.
+    /// </summary>
+    /// <remarks>
+    /// The encoder was trained so that its pooled outputs of texts that mean the same lie close; run on one word, it
+    /// gives that word's meaning as the encoder understands it (the distillation of Model2Vec, Tulkens and van
+    /// Dongen, 2024). Its input embeddings, the table the first layer reads, place words by spelling and co-occurrence
+    /// as much as by meaning.
+    /// </remarks>
+    /// <exception cref="InvalidDataException">The encoder's weights do not fit its shape.</exception>
+    public static PretrainedWordVectors From(PretrainedEncoder encoder, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(encoder);
-        if (!encoder.Weights.Tensors.TryGetValue("embeddings.word.weight", out var table) || table.Shape.Length != 2)
+        var words = WholeWords(encoder.Tokenizer.Vocabulary);
+        var special = new TextTokenizer(encoder.Tokenizer).SpecialIds!;
+        int width = encoder.Config.HiddenSize;
+        var vectors = new float[words.Count * width];
+        using var scope = torch.NewDisposeScope();
+        using var module = new BertClassifier(encoder.Config with { LabelCount = 1, Dropout = 0 });
+        encoder.Weights.LoadInto(module);
+        module.eval();
+        using var noGrad = torch.no_grad();
+        const int batchSize = 512;
+        for (int start = 0; start < words.Count; start += batchSize)
         {
-            throw new InvalidDataException($"The base model {encoder.Id} has no word-embedding table.");
+            cancellationToken.ThrowIfCancellationRequested();
+            int count = Math.Min(batchSize, words.Count - start);
+            var ids = new long[count * 3];
+            for (int i = 0; i < count; i++)
+            {
+                (ids[3 * i], ids[(3 * i) + 1], ids[(3 * i) + 2]) = (special.Classifier, words[start + i].Token, special.Separator);
+            }
+
+            using var batchScope = torch.NewDisposeScope();
+            var pooled = module.Pool(torch.tensor(ids, [count, 3]), torch.ones(count, 3, torch.ScalarType.Int64));
+            pooled.data<float>().CopyTo(vectors.AsSpan(start * width, count * width));
         }
 
-        return Create(encoder.Id, encoder.Tokenizer.Vocabulary, table.Values, (int)table.Shape[1]);
+        return FromWordVectors(encoder.Id, [.. words.Select(w => w.Word)], vectors, width);
     }
 
-    /// <summary>Vectors from <paramref name="vocabulary"/> and its row-major <c>[tokens, width]</c> <paramref name="embeddings"/>.</summary>
+    /// <summary>
+    /// Vectors from <paramref name="vocabulary"/> and its row-major <c>[tokens, width]</c> <paramref name="embeddings"/>
+    /// (an input-embedding table, say): each whole word's row.
+    /// </summary>
     /// <exception cref="InvalidDataException">The table does not have a row per token, or no token is a whole word.</exception>
     public static PretrainedWordVectors Create(string source, IReadOnlyList<string> vocabulary, float[] embeddings, int width)
     {
@@ -65,44 +99,60 @@ public sealed class PretrainedWordVectors
             throw new InvalidDataException($"The word-embedding table holds {embeddings.Length} values, not {vocabulary.Count} tokens × {width}.");
         }
 
-        var words = new List<string>();
-        var tokenRows = new List<int>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < vocabulary.Count; i++)
+        var words = WholeWords(vocabulary);
+        var vectors = new float[words.Count * width];
+        for (int w = 0; w < words.Count; w++)
         {
-            string token = vocabulary[i];
-            if (IsWholeWord(token) && seen.Add(token))
-            {
-                words.Add(token);
-                tokenRows.Add(i);
-            }
+            embeddings.AsSpan(words[w].Token * width, width).CopyTo(vectors.AsSpan(w * width, width));
         }
 
-        if (words.Count == 0)
+        return FromWordVectors(source, [.. words.Select(w => w.Word)], vectors, width);
+    }
+
+    /// <summary>The words' vectors centred on their mean and scaled to unit length.</summary>
+    private static PretrainedWordVectors FromWordVectors(string source, string[] words, float[] vectors, int width)
+    {
+        if (words.Length == 0)
         {
             throw new InvalidDataException("The vocabulary has no whole-word tokens.");
         }
 
         var mean = new float[width];
-        foreach (int row in tokenRows)
+        for (int w = 0; w < words.Length; w++)
         {
-            TensorPrimitives.Add(mean, embeddings.AsSpan(row * width, width), mean);
+            TensorPrimitives.Add(mean, vectors.AsSpan(w * width, width), mean);
         }
 
-        TensorPrimitives.Divide(mean, words.Count, mean);
-        var unit = new float[words.Count * width];
-        for (int w = 0; w < words.Count; w++)
+        TensorPrimitives.Divide(mean, words.Length, mean);
+        for (int w = 0; w < words.Length; w++)
         {
-            var target = unit.AsSpan(w * width, width);
-            TensorPrimitives.Subtract(embeddings.AsSpan(tokenRows[w] * width, width), mean, target);
-            float norm = TensorPrimitives.Norm(target);
+            var vector = vectors.AsSpan(w * width, width);
+            TensorPrimitives.Subtract(vector, mean, vector);
+            float norm = TensorPrimitives.Norm(vector);
             if (norm > 0)
             {
-                TensorPrimitives.Divide(target, norm, target);
+                TensorPrimitives.Divide(vector, norm, vector);
             }
         }
 
-        return new PretrainedWordVectors(source, [.. words], unit, width);
+        return new PretrainedWordVectors(source, words, vectors, width);
+    }
+
+    /// <summary>The vocabulary's whole words (see the class remarks), first occurrence of each, with their token ids.</summary>
+    private static List<(int Token, string Word)> WholeWords(IReadOnlyList<string> vocabulary)
+    {
+        var words = new List<(int, string)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < vocabulary.Count; i++)
+        {
+            string token = vocabulary[i];
+            if (token.Length >= 2 && token.All(char.IsAsciiLetterLower) && seen.Add(token))
+            {
+                words.Add((i, token));
+            }
+        }
+
+        return words;
     }
 
     /// <summary>
@@ -131,5 +181,4 @@ public sealed class PretrainedWordVectors
         return TextTokenizer.FirstWordId + tokenizer.Vocabulary.Count;
     }
 
-    private static bool IsWholeWord(string token) => token.Length >= 2 && token.All(char.IsAsciiLetterLower);
 }

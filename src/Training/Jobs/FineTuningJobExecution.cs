@@ -32,6 +32,7 @@ public sealed partial class FineTuningJobExecution(
     JobEventLog events,
     TrainingDevice device,
     BaseModelCatalog baseModels,
+    WordVectorCache wordVectorCache,
     TeacherOutputCache teacherOutputs,
     WordNeighbours wordNeighbours,
     Sweeps.SweepTrialPruner pruner,
@@ -82,9 +83,9 @@ public sealed partial class FineTuningJobExecution(
         bool fromEncoder = job.BaseModel is not null && !ModelReference.TryParse(job.BaseModel, out _);
         var baseModel = resume is null && job.BaseModel is not null && !fromEncoder ? await BaseModelAsync(db, job.BaseModel, cancellationToken) : null;
         var pretrained = resume is null && fromEncoder ? await LoadEncoderAsync(job.BaseModel!, cancellationToken) : null;
-        // A resumed run has its word vectors in its checkpoint's weights; a fresh one reads them from the encoder.
+        // A resumed run has its word vectors in its checkpoint's weights; a fresh one gets them from the encoder.
         var wordVectors = resume is null && baseModel is null && hyperparameters.WordVectors is { } vectorSource
-            ? PretrainedWordVectors.From(await LoadEncoderAsync(vectorSource, cancellationToken))
+            ? await WordVectorsAsync(jobId, vectorSource, cancellationToken)
             : null;
         if (resume is not null)
         {
@@ -352,6 +353,28 @@ public sealed partial class FineTuningJobExecution(
 
         await using var stream = await artifacts.OpenReadAsync(latest.ArtifactKey!, latest.Sha256, latest.SizeBytes, cancellationToken);
         return TrainingCheckpoint.ReadFrom(stream);
+    }
+
+    private async Task<PretrainedWordVectors> WordVectorsAsync(string jobId, string id, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        PretrainedWordVectors vectors;
+        bool computed;
+        try
+        {
+            (vectors, computed) = await wordVectorCache.GetAsync(id, cancellationToken);
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidDataException or IOException)
+        {
+            throw new TrainingFailedException(TrainingFailedException.BaseModelUnusable, $"The word vectors' base model {id} cannot be used: {e.Message}", e);
+        }
+
+        double seconds = Math.Round(clock.Elapsed.TotalSeconds, 1);
+        await events.AppendAsync(jobId, "info", JobEventTypes.WordVectors,
+            $"Word vectors of {id}: {vectors.Words.Count:N0} words of width {vectors.Width}, {(computed ? $"computed in {seconds:F1} s" : "kept from an earlier job")}.",
+            new { source = id, words = vectors.Words.Count, width = vectors.Width, computed, seconds },
+            cancellationToken);
+        return vectors;
     }
 
     private async Task<PretrainedEncoder> LoadEncoderAsync(string id, CancellationToken cancellationToken)

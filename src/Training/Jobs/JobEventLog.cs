@@ -24,6 +24,9 @@ public static class JobEventTypes
 
     /// <summary>A distillation job made its transfer set (how many variants, with a few examples).</summary>
     public const string TransferSet = "transfer_set";
+
+    /// <summary>A job with <c>word_vectors</c> has its base model's word vectors, computed or kept from an earlier job.</summary>
+    public const string WordVectors = "word_vectors";
 }
 
 /// <summary>
