@@ -36,12 +36,24 @@ public sealed class WordVectorJobTests(SqliteServiceFixture service) : IClassFix
         // The same seed and vectors, whether computed or kept: the same model.
         Assert.Equal(first.Job["metrics"]!.ToJsonString(), second.Job["metrics"]!.ToJsonString());
 
-        // "cash", "misplaced" and "remit" are in none of the training texts; the bag with vectors still places them.
-        string[] unseen = ["please cash now", "i misplaced it", "remit it today"];
-        var withVectors = await TopLabelsAsync("word-vectors", unseen);
-        var without = await TopLabelsAsync("no-word-vectors", unseen);
-        Assert.Equal(["balance", "card_lost", "transfer"], withVectors);
-        Assert.NotEqual(withVectors, without);
+        // Words none of the training texts has, three per label, chosen as a user would before seeing any answer. The
+        // bag without vectors has only their character n-grams and gives every one the same label; the bag with them
+        // places more (5 of 12 when written: four keywords per label teach the projection little, CLINC150's
+        // thousands of words teach it much more, see docs/benchmarks.md).
+        var unseen = new Dictionary<string, string[]>
+        {
+            ["balance"] = ["cash", "savings", "deposit"],
+            ["transfer"] = ["remit", "payment", "sending"],
+            ["card_lost"] = ["misplaced", "theft", "gone"],
+            ["greeting"] = ["greetings", "howdy", "evening"],
+        };
+        string[] texts = [.. unseen.SelectMany(pair => pair.Value.Select(word => $"please {word} now"))];
+        string[] expected = [.. unseen.SelectMany(pair => pair.Value.Select(_ => pair.Key))];
+        var withVectors = await TopLabelsAsync("word-vectors", texts);
+        var without = await TopLabelsAsync("no-word-vectors", texts);
+        int right = expected.Zip(withVectors).Count(p => p.First == p.Second);
+        int plainRight = expected.Zip(without).Count(p => p.First == p.Second);
+        Assert.True(right > plainRight && withVectors.Distinct().Count() > 1, $"with vectors {right}/12 [{string.Join(", ", withVectors)}], without {plainRight}/12 [{string.Join(", ", without)}]");
     }
 
     private async Task<(JsonNode Job, JsonNode? WordVectors)> TrainAsync(string dataset, string model, object hyperparameters)
