@@ -93,7 +93,7 @@ public sealed record NGramBagConfig : ModelConfig
 /// With pretrained word vectors (<see cref="NGramBagConfig.WordVectorWidth"/> &gt; 0) a word id's vector is its own
 /// row plus a learned projection of the word's frozen pretrained vector: <c>embedding.weight[id] +
 /// word_projection.weight · word_vectors.weight[id]</c> for ids below <see cref="NGramBagConfig.WordVectorRows"/>
-/// (hashed ids have no pretrained vector). The projection is shared by every word, so a word the training data never
+/// (hashed ids have no pretrained vector, and nothing is added to theirs). The projection is shared by every word, so a word the training data never
 /// had still lands where its pretrained neighbours taught the bag to look: its own row starts, and stays, at zero.
 /// Fine-tuning the pretrained rows directly would not do that: the seen words' rows move and the unseen ones are left
 /// behind where nothing reads them. The sum is the same function of the id as a single table, so the ONNX graph is the
@@ -210,15 +210,6 @@ public sealed class NGramBagClassifier : TextClassifierModule
             using var projected = wordProjection!.forward(wordVectors.weight!);
             using var wordRows = table.narrow(0, 0, config.WordVectorRows);
             wordRows.add_(projected);
-            if (config.WordVectorRows < config.VocabularySize)
-            {
-                // What forward adds to a hashed id: row 0's projection (zero when the vectors were loaded, but the
-                // fold holds for any weights).
-                using var hashedRows = table.narrow(0, config.WordVectorRows, config.VocabularySize - config.WordVectorRows);
-                using var padding = projected.narrow(0, 0, 1);
-                hashedRows.add_(padding);
-            }
-
             folded["embedding.weight"] = table;
         }
 
@@ -231,9 +222,13 @@ public sealed class NGramBagClassifier : TextClassifierModule
         var states = embedding.forward(inputIds);
         if (wordVectors is not null)
         {
-            // Hashed ids (at or above WordVectorRows) read row 0, padding's, which LoadWordVectors leaves zero.
-            var wordIds = inputIds.masked_fill(inputIds.ge(((NGramBagConfig)Config).WordVectorRows), 0);
-            states = states + wordProjection!.forward(wordVectors.forward(wordIds));
+            // Only word positions (about one in ten: a word brings its pair and character n-grams, which have no
+            // vector) are projected and added, which keeps a training step close to the plain bag's.
+            long width = states.shape[2];
+            var flatIds = inputIds.flatten();
+            var positions = flatIds.lt(((NGramBagConfig)Config).WordVectorRows).nonzero().squeeze(1);
+            var projected = wordProjection!.forward(wordVectors.forward(flatIds.index_select(0, positions)));
+            states = states.view(-1, width).index_add(0, positions, projected, 1).view(states.shape);
         }
 
         var pooled = MaskedMean(states, attentionMask);
