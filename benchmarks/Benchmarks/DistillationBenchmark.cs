@@ -31,7 +31,8 @@ internal static class DistillationBenchmark
     /// <c>{"train_layers": 0, "epochs": 40, "learning_rate": 3e-3}</c>); <c>--student JSON</c> (hyperparameters of a
     /// distilled n-gram bag; repeatable; one with the defaults when neither this nor <c>--plain</c> is given); <c>--no-plain</c> (skip the plain
     /// n-gram bag); <c>--plain JSON</c> (hyperparameters of a plain n-gram bag, trained without a teacher; repeatable;
-    /// replaces the default one); <c>--serving-seconds N</c> (per concurrency level; 0 skips serving; default 10);
+    /// replaces the default one); <c>--existing NAME:VERSION</c> (a version trained before, scored and served beside
+    /// the others without training; repeatable); <c>--serving-seconds N</c> (per concurrency level; 0 skips serving; default 10);
     /// <c>--transfer-set JSON</c> (an augmentation spec, as the <c>augmentation</c> hyperparameter takes, with
     /// <c>copies</c>: that many variants of every training text are uploaded once as a text-only dataset and given to
     /// every student as its <c>unlabelled_dataset_id</c>, so the teacher labels them: the augmented transfer set of
@@ -46,6 +47,7 @@ internal static class DistillationBenchmark
         var students = new List<string>();
         bool plain = true;
         var plains = new List<string>();
+        var existing = new List<string>();
         int servingSeconds = 10;
         string? transferSet = null;
         for (int i = 0; i < options.Count; i++)
@@ -59,13 +61,14 @@ internal static class DistillationBenchmark
                 case "--student": students.Add(options[++i]); break;
                 case "--no-plain": plain = false; break;
                 case "--plain": plains.Add(options[++i]); break;
+                case "--existing": existing.Add(options[++i]); break;
                 case "--serving-seconds": servingSeconds = int.Parse(options[++i], CultureInfo.InvariantCulture); break;
                 case "--transfer-set": transferSet = options[++i]; break;
                 default: throw new ArgumentException($"Unknown option {options[i]}.");
             }
         }
 
-        if (students.Count == 0 && plains.Count == 0)
+        if (students.Count == 0 && plains.Count == 0 && existing.Count == 0)
         {
             students.Add("{}");
         }
@@ -107,6 +110,13 @@ internal static class DistillationBenchmark
             rows.Add(await ScoreAsync(service, job, plains[p] == "{}" ? "n-gram bag, plain" : $"n-gram bag, plain, {plains[p]}", test, null));
         }
 
+        foreach (string reference in existing)
+        {
+            var version = JsonNode.Parse(await client.GetStringAsync($"/v1/models/{reference.Split(':')[0]}/versions/{reference.Split(':')[1]}"))!;
+            var job = JsonNode.Parse(await client.GetStringAsync($"/v1/fine-tuning/jobs/{version["job_id"]}"))!;
+            rows.Add(await ScoreAsync(service, job, $"{reference} ({job["hyperparameters"]!.ToJsonString()}{(job["distill_from"] is { } from ? $", distilled from {from}" : string.Empty)})", test, null));
+        }
+
         for (int s = 0; s < students.Count; s++)
         {
             string hyperparameters = students[s];
@@ -130,7 +140,9 @@ internal static class DistillationBenchmark
             var texts = test.Take(1000).Select(r => r.Text).ToList();
             foreach (var row in rows)
             {
-                string script = ServingBenchmark.WriteWrkScript(texts, service.AdminKey, row.Model.Split(':')[0]);
+                // The exact version: a name's latest may be another row's.
+                string[] reference = row.Model.Split(':');
+                string script = ServingBenchmark.WriteWrkScript(texts, service.AdminKey, $"/v1/models/{reference[0]}/versions/{reference[1]}/predict", text => new { inputs = new[] { text }, top_k = 1 });
                 row.Concurrency1 = await ServingBenchmark.WrkAsync(service.Address, script, 1, servingSeconds);
                 row.Concurrency64 = await ServingBenchmark.WrkAsync(service.Address, script, 64, servingSeconds);
             }
