@@ -37,6 +37,16 @@ internal sealed class InPlaceAdamW : AdamW
             double epsilon = options.eps!.Value;
             double weightDecay = options.weight_decay!.Value;
             double learningRate = options.LearningRate!.Value;
+            // Explicit scalars, alive until the group is done: an implicitly converted one is a temporary whose
+            // finalizer may free the native value while libtorch still reads it (TorchSharp passes the raw handle
+            // and keeps nothing alive), which surfaced as "INTERNAL ASSERT FAILED at c10/core/Scalar.h" in long runs,
+            // where a step over a large embedding table leaves time for a collection on another thread.
+            using var decayFactor = (1 - learningRate * weightDecay).ToScalar();
+            using var beta1Scalar = beta1.ToScalar();
+            using var beta2Scalar = beta2.ToScalar();
+            using var gradientWeight = (1 - beta1).ToScalar();
+            using var squareWeight = (1 - beta2).ToScalar();
+            using var epsilonScalar = epsilon.ToScalar();
             foreach (var parameter in group.Parameters)
             {
                 using var gradient = parameter.grad;
@@ -49,17 +59,19 @@ internal sealed class InPlaceAdamW : AdamW
                 state.step += 1;
                 if (weightDecay != 0)
                 {
-                    parameter.mul_(1 - learningRate * weightDecay);
+                    parameter.mul_(decayFactor);
                 }
 
                 double biasCorrection1 = 1 - Math.Pow(beta1, state.step);
                 double biasCorrection2 = 1 - Math.Pow(beta2, state.step);
-                state.exp_avg.mul_(beta1).add_(gradient, alpha: 1 - beta1);
-                state.exp_avg_sq.mul_(beta2).addcmul_(gradient, gradient, value: 1 - beta2);
+                state.exp_avg.mul_(beta1Scalar).add_(gradient, alpha: gradientWeight);
+                state.exp_avg_sq.mul_(beta2Scalar).addcmul_(gradient, gradient, value: squareWeight);
 
                 using var denominator = scratch.narrow(0, 0, parameter.NumberOfElements).view(parameter.shape);
-                denominator.copy_(state.exp_avg_sq).sqrt_().div_(Math.Sqrt(biasCorrection2)).add_(epsilon);
-                parameter.addcdiv_(state.exp_avg, denominator, value: -learningRate / biasCorrection1);
+                using var correction = Math.Sqrt(biasCorrection2).ToScalar();
+                using var step = (-learningRate / biasCorrection1).ToScalar();
+                denominator.copy_(state.exp_avg_sq).sqrt_().div_(correction).add_(epsilonScalar);
+                parameter.addcdiv_(state.exp_avg, denominator, value: step);
             }
         },
         closure);

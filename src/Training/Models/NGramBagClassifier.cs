@@ -228,7 +228,8 @@ public sealed class NGramBagClassifier : TextClassifierModule
             var flatIds = inputIds.flatten();
             var positions = flatIds.lt(((NGramBagConfig)Config).WordVectorRows).nonzero().squeeze(1);
             var projected = wordProjection!.forward(wordVectors.forward(flatIds.index_select(0, positions)));
-            states = states.view(-1, width).index_add(0, positions, projected, 1).view(states.shape);
+            using var one = 1.ToScalar();
+            states = states.view(-1, width).index_add(0, positions, projected, one).view(states.shape);
         }
 
         var pooled = MaskedMean(states, attentionMask);
