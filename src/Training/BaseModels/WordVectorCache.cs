@@ -8,7 +8,8 @@ namespace TextClassification.Training.BaseModels;
 /// <remarks>
 /// One set is kept (31 MB for MiniLM), identified by the base model's id and the SHA-256 of its weights, so an
 /// uploaded model deleted and uploaded again under its id is read afresh. Jobs asking at once wait for one another
-/// rather than computing the same set twice.
+/// rather than computing the same set twice. The cache is the process's: with the default isolation each job trains in
+/// a child process of its own, which computes the set again (a copy in the artifact store would spare that).
 /// </remarks>
 public sealed class WordVectorCache(BaseModelCatalog catalog)
 {
