@@ -220,7 +220,7 @@ public sealed partial class BaseModelCatalog(
 
     /// <summary>
     /// Deletes the uploaded base model <paramref name="id"/> and its files. Refused while a queued or running job
-    /// starts from it, or a registered model version was fine-tuned from it (its lineage, and any job that continues
+    /// starts from it or takes its word vectors from it, or a registered model version was fine-tuned from it (its lineage, and any job that continues
     /// from it, name the encoder); built-in encoders cannot be deleted.
     /// </summary>
     /// <exception cref="KeyNotFoundException">No base model has that id.</exception>
@@ -237,8 +237,11 @@ public sealed partial class BaseModelCatalog(
         var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
         var row = await db.BaseModels.SingleOrDefaultAsync(m => m.Id == id, cancellationToken)
             ?? throw new KeyNotFoundException($"No base model has the id '{id}'.");
+        // A job reads the encoder for its word vectors too (hyperparameters as stored: compact JSON, and an id needs no
+        // escaping). Its published versions do not: their vectors are in their weights.
+        string wordVectors = $"\"word_vectors\":\"{id}\"";
         var jobs = await db.FineTuningJobs.AsNoTracking()
-            .Where(j => j.BaseModel == id && (j.Status == FineTuningJobStatus.Queued || j.Status == FineTuningJobStatus.Running))
+            .Where(j => (j.BaseModel == id || j.HyperparametersJson.Contains(wordVectors)) && (j.Status == FineTuningJobStatus.Queued || j.Status == FineTuningJobStatus.Running))
             .OrderBy(j => j.Id).Select(j => j.Id).Take(20).ToListAsync(cancellationToken);
         var versions = await db.ModelVersions.AsNoTracking()
             .Join(db.FineTuningJobs.Where(j => j.BaseModel == id), v => v.JobId, j => j.Id, (v, _) => new { v.ModelName, v.Version })
@@ -247,7 +250,7 @@ public sealed partial class BaseModelCatalog(
         {
             var dependents = jobs.Concat(versions.Select(v => $"{v.ModelName}:{v.Version}")).ToList();
             string why = jobs.Count > 0
-                ? $"{jobs.Count} queued or running job(s) start from {id} ({string.Join(", ", jobs)})"
+                ? $"{jobs.Count} queued or running job(s) start from {id} or take their word vectors from it ({string.Join(", ", jobs)})"
                 : $"model version(s) {string.Join(", ", versions.Select(v => $"{v.ModelName}:{v.Version}"))} were fine-tuned from {id}; delete them first";
             throw new BaseModelInUseException($"{id} cannot be deleted: {why}.", dependents);
         }
