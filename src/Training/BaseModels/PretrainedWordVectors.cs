@@ -138,8 +138,11 @@ public sealed class PretrainedWordVectors
         return new PretrainedWordVectors(source, words, vectors, width);
     }
 
-    /// <summary>The vocabulary's whole words (see the class remarks), first occurrence of each, with their token ids.</summary>
-    private static List<(int Token, string Word)> WholeWords(IReadOnlyList<string> vocabulary)
+    /// <summary>
+    /// The vocabulary's whole words (see the class remarks), first occurrence of each, with their token ids; also the
+    /// candidates of <see cref="Distillation.WordNeighbours"/>.
+    /// </summary>
+    internal static List<(int Token, string Word)> WholeWords(IReadOnlyList<string> vocabulary)
     {
         var words = new List<(int, string)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);

@@ -47,10 +47,9 @@ public sealed class WordNeighbours
 
     private static Table LoadMiniLm()
     {
-        var model = BuiltInBaseModels.MiniLm;
-        string[] vocabulary = File.ReadAllLines(Path.Combine(model.Directory, "vocab.txt"));
-        var embeddings = OnnxEncoderImport.Read(Path.Combine(model.Directory, "model.onnx")).Tensors["embeddings.word.weight"];
-        return Table.Create(vocabulary, embeddings.Values, (int)embeddings.Shape[1]);
+        var encoder = BuiltInBaseModels.MiniLm.Load();
+        var embeddings = encoder.Weights.Tensors["embeddings.word.weight"];
+        return Table.Create(encoder.Tokenizer.Vocabulary, embeddings.Values, (int)embeddings.Shape[1]);
     }
 
     /// <summary>The candidates' unit vectors and where each candidate word is.</summary>
@@ -60,23 +59,19 @@ public sealed class WordNeighbours
 
         public static Table Create(IReadOnlyList<string> vocabulary, float[] embeddings, int width)
         {
-            var words = new List<string>();
-            var rows = new List<int>();
-            var index = new Dictionary<string, int>(StringComparer.Ordinal);
-            for (int i = 0; i < vocabulary.Count; i++)
+            // The same candidates as the word vectors an n-gram bag can start from.
+            var candidates = PretrainedWordVectors.WholeWords(vocabulary);
+            var words = candidates.ConvertAll(c => c.Word);
+            var index = new Dictionary<string, int>(words.Count, StringComparer.Ordinal);
+            for (int c = 0; c < words.Count; c++)
             {
-                string word = vocabulary[i];
-                if (word.Length >= 2 && word.All(char.IsAsciiLetterLower) && index.TryAdd(word, words.Count))
-                {
-                    words.Add(word);
-                    rows.Add(i);
-                }
+                index[words[c]] = c;
             }
 
             var unit = new float[words.Count * width];
             for (int c = 0; c < words.Count; c++)
             {
-                var source = embeddings.AsSpan(rows[c] * width, width);
+                var source = embeddings.AsSpan(candidates[c].Token * width, width);
                 float norm = TensorPrimitives.Norm(source);
                 TensorPrimitives.Divide(source, norm > 0 ? norm : 1f, unit.AsSpan(c * width, width));
             }
