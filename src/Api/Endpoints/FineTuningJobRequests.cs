@@ -254,7 +254,20 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
                     [ProblemError.ForField(field, $"word_vectors applies to an {ArchitectureRegistry.NGramBag} trained from scratch only.")]);
             }
 
-            if (await baseModels.FindAsync(wordVectors, cancellationToken) is null)
+            if (ModelReference.TryParse(wordVectors, out var vectorVersion))
+            {
+                // A registered classifier's logits for each word alone (a fine-tuned teacher's, typically).
+                var version = await db.ModelVersions.AsNoTracking()
+                    .FirstOrDefaultAsync(v => v.ModelName == vectorVersion.Name && v.Version == vectorVersion.Version, cancellationToken)
+                    ?? throw new ApiProblemException(StatusCodes.Status404NotFound, "Model version not found.",
+                        $"No model version {vectorVersion} is registered.", [ProblemError.ForField(field, $"{vectorVersion} does not exist.")]);
+                if (version.OnnxArtifactKey is null)
+                {
+                    throw new UnprocessableContentException($"The model version {vectorVersion} has no ONNX export to run.",
+                        [ProblemError.ForField(field, $"{vectorVersion} was published before ONNX export existed; it cannot be run. Train it again.")]);
+                }
+            }
+            else if (await baseModels.FindAsync(wordVectors, cancellationToken) is null)
             {
                 throw new ApiProblemException(StatusCodes.Status404NotFound, "Base model not found.",
                     $"No base model {wordVectors} is installed or uploaded.",

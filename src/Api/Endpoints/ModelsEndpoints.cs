@@ -62,7 +62,7 @@ internal static class ModelsEndpoints
             .WithName("DeleteModelVersion")
             .RequireScope(ApiScopes.TrainPolicy)
             .WithSummary("Delete a model version and its files")
-            .WithDescription("Refused with 409 while an alias points at the version or a queued or running job starts from it.")
+            .WithDescription("Refused with 409 while an alias points at the version or a queued or running job starts from it, distils from it or takes its word vectors from it.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .WithParameterExample("name", "The model name.", Examples.Model.Name)
@@ -168,9 +168,17 @@ internal static class ModelsEndpoints
         }
 
         string reference = $"{name}:{version}";
-        if (await db.FineTuningJobs.AnyAsync(j => j.BaseModel == reference && (j.Status == FineTuningJobStatus.Queued || j.Status == FineTuningJobStatus.Running), cancellationToken))
+        // A job reads the version when it starts from it, is taught by it, or takes its word vectors from it
+        // (hyperparameters as stored: compact JSON, and a name:version needs no escaping).
+        string wordVectors = $"\"word_vectors\":\"{reference}\"";
+        var readers = await db.FineTuningJobs.AsNoTracking()
+            .Where(j => (j.BaseModel == reference || j.DistillFrom == reference || j.HyperparametersJson.Contains(wordVectors))
+                && (j.Status == FineTuningJobStatus.Queued || j.Status == FineTuningJobStatus.Running))
+            .OrderBy(j => j.Id).Select(j => j.Id).Take(20).ToListAsync(cancellationToken);
+        if (readers.Count > 0)
         {
-            throw new ResourceConflictException($"A queued or running fine-tuning job starts from {reference}; cancel it or wait for it to end.");
+            throw new ResourceConflictException(
+                $"{readers.Count} queued or running fine-tuning job(s) start from {reference}, are taught by it or take their word vectors from it ({string.Join(", ", readers)}); cancel them or wait for them to end.");
         }
 
         db.ModelVersions.Remove(row);

@@ -86,6 +86,36 @@ public sealed class PretrainedWordVectors
     }
 
     /// <summary>
+    /// Vectors from a trained classifier's logits for each of <paramref name="words"/> alone (<paramref name="logits"/>,
+    /// row-major <c>[words, labels]</c>): each word's vector says which labels the word by itself points to.
+    /// </summary>
+    /// <remarks>
+    /// A fine-tuned encoder knows which intent a word it never saw in its training texts belongs with (its pretraining
+    /// placed the word, its fine-tuning placed the intents); its logits for the word alone carry that to a bag of
+    /// n-grams. Logits are first centred on the word's own mean over labels (softmax ignores a shift common to every
+    /// label, so it says nothing), then on the words' mean like any other vectors.
+    /// </remarks>
+    /// <exception cref="InvalidDataException">The logits do not have a row per word, or there are no words.</exception>
+    public static PretrainedWordVectors FromClassifierLogits(string source, IReadOnlyList<string> words, float[] logits, int labels)
+    {
+        ArgumentNullException.ThrowIfNull(words);
+        ArgumentNullException.ThrowIfNull(logits);
+        if (labels < 2 || logits.Length != (long)words.Count * labels)
+        {
+            throw new InvalidDataException($"The classifier's logits hold {logits.Length} values, not {words.Count} words × {labels} labels.");
+        }
+
+        var vectors = (float[])logits.Clone();
+        for (int w = 0; w < words.Count; w++)
+        {
+            var row = vectors.AsSpan(w * labels, labels);
+            TensorPrimitives.Subtract(row, TensorPrimitives.Sum(row) / labels, row);
+        }
+
+        return FromWordVectors(source, [.. words], vectors, labels);
+    }
+
+    /// <summary>
     /// Vectors from <paramref name="vocabulary"/> and its row-major <c>[tokens, width]</c> <paramref name="embeddings"/>
     /// (an input-embedding table, say): each whole word's row.
     /// </summary>

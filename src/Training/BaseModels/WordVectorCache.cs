@@ -1,30 +1,90 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using TextClassification.Inference.Tokenization;
+using TextClassification.Persistence;
+using TextClassification.Training.Distillation;
+using TextClassification.Training.Jobs;
+
 namespace TextClassification.Training.BaseModels;
 
 /// <summary>
-/// The word vectors of the base model jobs last asked for (<c>word_vectors</c>), kept in memory between jobs: making
-/// them reads the encoder and runs it over each of its ~20,000 whole words (about 15 s on two cores), and a sweep's
-/// trials or a team's next jobs mostly name the same one.
+/// The word vectors of the source jobs last asked for (<c>word_vectors</c>), kept in memory between jobs: making
+/// them runs an encoder or a classifier over each of ~20,000 whole words (seconds to tens of seconds on two cores), and
+/// a sweep's trials or a team's next jobs mostly name the same one.
 /// </summary>
 /// <remarks>
-/// One set is kept (31 MB for MiniLM), identified by the base model's id and the SHA-256 of its weights, so an
-/// uploaded model deleted and uploaded again under its id is read afresh. Jobs asking at once wait for one another
-/// rather than computing the same set twice. The cache is the process's: with the default isolation each job trains in
-/// a child process of its own, which computes the set again (a copy in the artifact store would spare that).
+/// A source is a base model (its pooled outputs, <see cref="PretrainedWordVectors.From"/>) or a registered model
+/// version, <c>name:version</c> (its logits for each word alone, <see cref="PretrainedWordVectors.FromClassifierLogits"/>:
+/// a fine-tuned teacher's knowledge of which intent a word points to). A version's logits over the words go through
+/// <see cref="TeacherOutputCache"/> and so are kept in the artifact store as well: a job in a child process of its own
+/// reads them back instead of running the classifier again.
+/// One set is kept in memory (31 MB for MiniLM), identified by the source and the SHA-256 of its weights (a base
+/// model's, or the version's ONNX file), so an uploaded model deleted and uploaded again under its id is read afresh.
+/// Jobs asking at once wait for one another rather than computing the same set twice. With the default isolation each
+/// job trains in a child process of its own, which computes a base model's set again.
 /// </remarks>
-public sealed class WordVectorCache(BaseModelCatalog catalog)
+public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache classifierOutputs, IServiceScopeFactory scopes)
 {
     private readonly SemaphoreSlim gate = new(1, 1);
     private (string Key, PretrainedWordVectors Vectors)? kept;
 
-    /// <summary>The word vectors of base model <paramref name="id"/>, and whether this call computed them.</summary>
-    /// <exception cref="KeyNotFoundException">No base model has that id.</exception>
-    /// <exception cref="InvalidDataException">Its files are unreadable or do not fit its shape.</exception>
-    /// <exception cref="IOException">An uploaded file is missing or damaged in the artifact store.</exception>
-    public async Task<(PretrainedWordVectors Vectors, bool Computed)> GetAsync(string id, CancellationToken cancellationToken)
+    /// <summary>
+    /// The word vectors of <paramref name="source"/> (a base model id or a version's name:version), and whether this
+    /// call ran the source over the words (false when the set was kept in memory, or a version's logits over the
+    /// words were read back from the artifact store).
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No base model or version has that name.</exception>
+    /// <exception cref="InvalidDataException">Its files are unreadable or do not fit its shape, or the version has no ONNX export.</exception>
+    /// <exception cref="IOException">A stored file is missing or damaged in the artifact store.</exception>
+    public async Task<(PretrainedWordVectors Vectors, bool Computed)> GetAsync(string source, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(id);
-        var description = await catalog.FindAsync(id, cancellationToken) ?? throw new KeyNotFoundException($"No base model has the id '{id}'.");
-        string key = $"{id}\n{description.Sha256}";
+        ArgumentNullException.ThrowIfNull(source);
+        if (ModelReference.TryParse(source, out var reference))
+        {
+            return await FromVersionAsync(source, reference, cancellationToken);
+        }
+
+        var description = await catalog.FindAsync(source, cancellationToken) ?? throw new KeyNotFoundException($"No base model has the id '{source}'.");
+        return await GetOrComputeAsync($"{source}\n{description.Sha256}", async () =>
+        {
+            var encoder = await catalog.LoadAsync(source, cancellationToken);
+            // Every core for a few seconds: a thread of its own rather than a pool thread, as training gets.
+            var vectors = await Task.Factory.StartNew(
+                () => PretrainedWordVectors.From(encoder, cancellationToken),
+                cancellationToken,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+            return (vectors, true);
+        }, cancellationToken);
+    }
+
+    private async Task<(PretrainedWordVectors Vectors, bool Computed)> FromVersionAsync(string source, ModelReference reference, CancellationToken cancellationToken)
+    {
+        Persistence.Entities.ModelVersion version;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
+            version = await db.ModelVersions.AsNoTracking().FirstOrDefaultAsync(v => v.ModelName == reference.Name && v.Version == reference.Version, cancellationToken)
+                ?? throw new KeyNotFoundException($"No model version {source} is registered.");
+        }
+
+        if (version.OnnxSha256 is null)
+        {
+            throw new InvalidDataException($"The model version {source} has no ONNX export to run.");
+        }
+
+        return await GetOrComputeAsync($"{source}\n{version.OnnxSha256}", async () =>
+        {
+            var words = VersionWords.Value;
+            var outputs = await classifierOutputs.GetAsync(version, VersionWordsIdentity.Value, words, null, cancellationToken);
+            return (PretrainedWordVectors.FromClassifierLogits(source, words, outputs.Logits, outputs.Labels), !outputs.FromCache);
+        }, cancellationToken);
+    }
+
+    private async Task<(PretrainedWordVectors Vectors, bool Computed)> GetOrComputeAsync(string key, Func<Task<(PretrainedWordVectors Vectors, bool Ran)>> compute, CancellationToken cancellationToken)
+    {
         await gate.WaitAsync(cancellationToken);
         try
         {
@@ -33,19 +93,30 @@ public sealed class WordVectorCache(BaseModelCatalog catalog)
                 return (last.Vectors, false);
             }
 
-            var encoder = await catalog.LoadAsync(id, cancellationToken);
-            // Every core for a few seconds: a thread of its own rather than a pool thread, as training gets.
-            var vectors = await Task.Factory.StartNew(
-                () => PretrainedWordVectors.From(encoder, cancellationToken),
-                cancellationToken,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default);
+            var (vectors, ran) = await compute();
             kept = (key, vectors);
-            return (vectors, true);
+            return (vectors, ran);
         }
         finally
         {
             gate.Release();
         }
     }
+
+    /// <summary>
+    /// The words a version's vectors are made for: the whole words of the built-in MiniLM vocabulary, a list of about
+    /// 20,000 common English words that does not depend on the version's own tokenizer (an n-gram bag's vocabulary is
+    /// its training texts' words, which would leave out exactly the words the vectors are for).
+    /// </summary>
+    private static readonly Lazy<string[]> VersionWords = new(() =>
+    {
+        var miniLm = BuiltInBaseModels.MiniLm;
+        using var vocabulary = File.OpenRead(miniLm.VocabularyPath);
+        var tokenizer = TokenizerDefinition.WordPiece(vocabulary, BuiltInBaseModels.WordPieceSettings(miniLm.LowerCase, miniLm.Config.MaxPositions));
+        return [.. PretrainedWordVectors.WholeWords(tokenizer.Vocabulary).Select(w => w.Word)];
+    });
+
+    /// <summary>What identifies <see cref="VersionWords"/> as texts in <see cref="TeacherOutputCache"/>.</summary>
+    private static readonly Lazy<string> VersionWordsIdentity = new(() =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("word list\n" + string.Join('\n', VersionWords.Value)))));
 }

@@ -364,14 +364,14 @@ public sealed partial class FineTuningJobExecution(
         {
             (vectors, computed) = await wordVectorCache.GetAsync(id, cancellationToken);
         }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidDataException or IOException)
+        catch (Exception e) when (e is KeyNotFoundException or InvalidDataException or IOException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
-            throw new TrainingFailedException(TrainingFailedException.BaseModelUnusable, $"The word vectors' base model {id} cannot be used: {e.Message}", e);
+            throw new TrainingFailedException(TrainingFailedException.BaseModelUnusable, $"The word vectors' source {id} cannot be used: {e.Message}", e);
         }
 
         double seconds = Math.Round(clock.Elapsed.TotalSeconds, 1);
         await events.AppendAsync(jobId, "info", JobEventTypes.WordVectors,
-            $"Word vectors of {id}: {vectors.Words.Count:N0} words of width {vectors.Width}, {(computed ? $"computed in {seconds:F1} s" : "kept from an earlier job")}.",
+            $"Word vectors of {id}: {vectors.Words.Count:N0} words of width {vectors.Width}, {(computed ? $"computed in {seconds:F1} s" : $"kept from an earlier job ({seconds:F1} s)")}.",
             new { source = id, words = vectors.Words.Count, width = vectors.Width, computed, seconds },
             cancellationToken);
         return vectors;

@@ -168,7 +168,7 @@ public sealed record Hyperparameters
         Check(DistillationTransferCopies is >= 0 and <= Distillation.TransferSet.MaxCopies, "distillation_transfer_copies", $"must be between 0 and {Distillation.TransferSet.MaxCopies}");
         Check(DistillationWordReplacement > 0 && DistillationWordReplacement <= 1, "distillation_word_replacement", "must be greater than 0 and at most 1");
         Check(EmbeddingDim is null or (>= 1 and <= 4096), "embedding_dim", "must be between 1 and 4096");
-        Check(WordVectors is null || BaseModels.BaseModelCatalog.IsValidId(WordVectors), "word_vectors", "must be a base model id (lower-case letters, digits, dots, underscores and hyphens)");
+        Check(WordVectors is null || BaseModels.BaseModelCatalog.IsValidId(WordVectors) || Jobs.ModelReference.TryParse(WordVectors, out _), "word_vectors", "must be a base model id (lower-case letters, digits, dots, underscores and hyphens) or a model version as name:version");
         return errors;
 
         // The comparisons are written so that NaN fails them.

@@ -229,6 +229,7 @@ public abstract class FineTuningJobsApiTests<TFixture>(TFixture service) : IClas
     [InlineData("""{"training_dataset_id":"DATASET","model":"m","base_model":"nothing:7"}""", 404, "base_model")]
     [InlineData("""{"training_dataset_id":"DATASET","model":"m","hyperparameters":{"word_vectors":"Not An Id"}}""", 400, "hyperparameters.word_vectors")]
     [InlineData("""{"training_dataset_id":"DATASET","model":"m","hyperparameters":{"word_vectors":"no-such-encoder"}}""", 404, "hyperparameters.word_vectors")]
+    [InlineData("""{"training_dataset_id":"DATASET","model":"m","hyperparameters":{"word_vectors":"no-such-model:7"}}""", 404, "hyperparameters.word_vectors")]
     [InlineData("""{"training_dataset_id":"DATASET","model":"m","architecture":"transformer","hyperparameters":{"word_vectors":"minilm-l6"}}""", 422, "hyperparameters.word_vectors")]
     [InlineData("not json", 400, null)]
     public async Task Invalid_job_requests_are_refused_naming_the_field(string body, int status, string? field)

@@ -6,7 +6,8 @@ namespace TextClassification.Api.Tests.FineTuning;
 
 /// <summary>
 /// The <c>word_vectors</c> hyperparameter through the jobs API: MiniLM's word vectors are computed for the first job,
-/// kept for the next, and the published bag answers for words its training data never had.
+/// kept for the next, and the published bag answers for words its training data never had; a registered version's
+/// logits over the words are computed once and kept in the artifact store.
 /// </summary>
 public sealed class WordVectorJobTests(SqliteServiceFixture service) : IClassFixture<SqliteServiceFixture>
 {
@@ -54,6 +55,54 @@ public sealed class WordVectorJobTests(SqliteServiceFixture service) : IClassFix
         int right = expected.Zip(withVectors).Count(p => p.First == p.Second);
         int plainRight = expected.Zip(without).Count(p => p.First == p.Second);
         Assert.True(right > plainRight && withVectors.Distinct().Count() > 1, $"with vectors {right}/12 [{string.Join(", ", withVectors)}], without {plainRight}/12 [{string.Join(", ", without)}]");
+    }
+
+    [Fact]
+    public async Task A_bag_takes_word_vectors_from_a_registered_versions_logits_and_the_next_job_reads_them_back()
+    {
+        string dataset = await JobsApi.UploadAsync(Client, SyntheticIntents.Csv(Labels, 30, seed: 52));
+        string source = await TrainVersionAsync(dataset, seed: 1);
+        string otherSource = await TrainVersionAsync(dataset, seed: 2);
+        var hyperparameters = new { epochs = 4, seed = 3, word_vectors = source };
+
+        var first = await TrainAsync(dataset, "version-word-vectors", hyperparameters);
+        // Another version's vectors take the process's one kept set; the first version's logits over the words are
+        // then read back from the artifact store, not computed again.
+        var other = await TrainAsync(dataset, "version-word-vectors", new { epochs = 4, seed = 3, word_vectors = otherSource });
+        var again = await TrainAsync(dataset, "version-word-vectors", hyperparameters);
+
+        Assert.Equal(source, (string)first.Job["hyperparameters"]!["word_vectors"]!);
+        var computed = first.WordVectors!["data"]!;
+        Assert.Equal(source, (string)computed["source"]!);
+        Assert.True((bool)computed["computed"]!);
+        Assert.InRange((int)computed["words"]!, 15_000, 30_522);
+        Assert.Equal(Labels.Length, (int)computed["width"]!);
+        Assert.True((bool)other.WordVectors!["data"]!["computed"]!);
+        Assert.False((bool)again.WordVectors!["data"]!["computed"]!);
+        // The logits read back are the ones computed: the same seed trains the same model.
+        Assert.Equal(first.Job["metrics"]!.ToJsonString(), again.Job["metrics"]!.ToJsonString());
+        Assert.NotEqual(first.Job["metrics"]!.ToJsonString(), other.Job["metrics"]!.ToJsonString());
+        Assert.Equal(["transfer"], await TopLabelsAsync("version-word-vectors", ["please send a wire transfer now"]));
+
+        // A version a queued or running job takes its word vectors from, or is taught by, is not deleted under it
+        // (each job long enough to be asked about).
+        var readsVectors = await JobsApi.CreateAsync(Client, new { training_dataset_id = dataset, model = "vector-reader", hyperparameters = new { epochs = 500, early_stopping_patience = 0, word_vectors = source } });
+        var taught = await JobsApi.CreateAsync(Client, new { training_dataset_id = dataset, model = "vector-reader", distill_from = otherSource, hyperparameters = new { epochs = 500, early_stopping_patience = 0 } });
+        foreach (var (version, job) in new[] { (source, readsVectors), (otherSource, taught) })
+        {
+            string path = $"/v1/models/vector-source/versions/{version.Split(':')[1]}";
+            var inUse = await (await Client.DeleteAsync(path)).ReadProblemAsync(HttpStatusCode.Conflict);
+            Assert.Contains((string)job["id"]!, inUse.AllText(), StringComparison.Ordinal);
+            await Client.PostAsync($"/v1/fine-tuning/jobs/{job["id"]}/cancel", null);
+            Assert.Equal("cancelled", (string)(await JobsApi.WaitForEndAsync(Client, (string)job["id"]!, TimeSpan.FromMinutes(1)))["status"]!);
+            Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync(path)).StatusCode);
+        }
+    }
+
+    private async Task<string> TrainVersionAsync(string dataset, int seed)
+    {
+        var (job, _) = await TrainAsync(dataset, "vector-source", new { epochs = 4, seed });
+        return $"vector-source:{job["result"]!["version"]}";
     }
 
     private async Task<(JsonNode Job, JsonNode? WordVectors)> TrainAsync(string dataset, string model, object hyperparameters)

@@ -44,6 +44,32 @@ public sealed class PretrainedWordVectorsTests
     }
 
     /// <summary>
+    /// A classifier's vectors are its logits for each word alone, first centred over the labels (a shift common to
+    /// every label means nothing to softmax), then on the words' mean, then normalised.
+    /// </summary>
+    [Fact]
+    public void A_classifiers_vector_of_a_word_is_its_logits_centred_over_labels_then_over_words_and_normalised()
+    {
+        string[] words = ["refund", "cash", "loan"];
+        // Each row is (a, b) plus a shift that differs per word: after the first centring the rows are
+        // (1, -1), (-1, 1) and (2, -2), whose mean is (2/3, -2/3).
+        float[] logits = [6, 4, 9, 11, -1, -5];
+
+        var vectors = PretrainedWordVectors.FromClassifierLogits("support-intents:3", words, logits, labels: 2);
+        float[] rows = vectors.RowsFor(new TokenizerDefinition(new TokenizerSettings(), ["refund", "cash", "loan"]));
+
+        Assert.Equal("support-intents:3", vectors.Source);
+        Assert.Equal(words, vectors.Words);
+        Assert.Equal(2, vectors.Width);
+        float s = 1 / MathF.Sqrt(2);
+        // (1/3, -1/3), (-5/3, 5/3) and (4/3, -4/3) normalised: unchanged by the common shifts of the raw logits.
+        float[] expected = [0, 0, 0, 0, s, -s, -s, s, s, -s];
+        Assert.Equal(expected, rows, new FloatTolerance(1e-6f));
+        Assert.Throws<InvalidDataException>(() => PretrainedWordVectors.FromClassifierLogits("m:1", words, new float[5], labels: 2));
+        Assert.Throws<InvalidDataException>(() => PretrainedWordVectors.FromClassifierLogits("m:1", words, new float[3], labels: 1));
+    }
+
+    /// <summary>
     /// An encoder's vectors are its pooled output for each whole word alone, <c>[CLS] word [SEP]</c>, centred on the
     /// words' mean and normalised: checked against the module run by hand on a tiny random encoder.
     /// </summary>
