@@ -271,7 +271,7 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
             {
                 throw new ApiProblemException(StatusCodes.Status404NotFound, "Base model not found.",
                     $"No base model {wordVectors} is installed or uploaded.",
-                    [ProblemError.ForField(field, $"{wordVectors} is not a base model; use one of: {string.Join(", ", (await baseModels.ListAsync(cancellationToken)).Select(m => m.Id))}.")]);
+                    [ProblemError.ForField(field, $"{wordVectors} is not a base model; use one of: {string.Join(", ", (await baseModels.ListAsync(cancellationToken)).Select(m => m.Id))}, or a registered model version as name:version.")]);
             }
         }
 

@@ -129,10 +129,11 @@ public sealed record Hyperparameters
     public int? EmbeddingDim { get; init; }
 
     /// <summary>
-    /// The n-gram bag trained from scratch only: the base model (<c>minilm-l6</c>, or an uploaded one) whose whole-word
-    /// input embeddings the bag's word vectors start from, through a learned projection (see
-    /// <see cref="Models.NGramBagClassifier"/>); its words join the vocabulary, so words the training texts lack keep
-    /// what the encoder knows about them. Null (the default) for none.
+    /// The n-gram bag trained from scratch only: where the bag's word vectors come from, through a learned projection
+    /// (see <see cref="Models.NGramBagClassifier"/>): a base model (<c>minilm-l6</c>, or an uploaded one; its pooled
+    /// output for each whole word alone) or a registered version as <c>name:version</c> (its logits for each word
+    /// alone, see <see cref="BaseModels.PretrainedWordVectors.FromClassifierLogits"/>). The words join the vocabulary, so
+    /// words the training texts lack keep what the source knows about them. Null (the default) for none.
     /// </summary>
     [JsonPropertyName("word_vectors")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -43,6 +43,57 @@ public sealed class DynamicBatcherTests
     }
 
     [Fact]
+    public async Task A_request_at_an_idle_batcher_is_answered_on_the_callers_thread_and_every_text_runs_once()
+    {
+        var session = NewSession();
+        var series = new ServingMetrics().For("m", 1);
+        await using var batcher = new DynamicBatcher(session, maxBatchSize: 8, TimeSpan.Zero, concurrentRuns: 1, series);
+
+        // Nothing queued and the run slot free: answered before SubmitAsync returns, without going through the loop.
+        var alone = batcher.SubmitAsync(["alpha beta"], CancellationToken.None);
+        Assert.True(alone.IsCompletedSuccessfully);
+        Assert.Equal(session.Run(["alpha beta"]).Logits, await alone);
+
+        // A burst from many threads: some run on their own threads, the rest queue for the loop; each gets its rows.
+        var requests = Enumerable.Range(0, 300).Select(TextsFor).ToArray();
+        var results = await Task.WhenAll(requests.Select(texts => Task.Run(() => batcher.SubmitAsync(texts, CancellationToken.None))));
+        for (int i = 0; i < requests.Length; i++)
+        {
+            Assert.Equal(session.Run(requests[i]).Logits, results[i]);
+        }
+
+        // Every text ran exactly once, whichever way it went.
+        Assert.Equal(1 + requests.Sum(texts => texts.Length), series.BatchSize.Sum);
+        session.Release();
+    }
+
+    [Fact]
+    public async Task Requests_that_arrive_while_another_waits_in_the_batcher_join_its_batch_instead_of_running_alone()
+    {
+        var session = NewSession();
+        var series = new ServingMetrics().For("m", 1);
+        // A long queue delay: a batch short of 8 rows waits for more, so the first request stays in the batcher.
+        await using var batcher = new DynamicBatcher(session, maxBatchSize: 8, TimeSpan.FromSeconds(20), concurrentRuns: 1, series);
+
+        // 9 texts: a full batch of 8 runs at once, the ninth waits in the next batch for company.
+        string[] large = [.. Enumerable.Range(0, 9).Select(i => Words[i % Words.Length])];
+        var waiting = batcher.SubmitAsync(large, CancellationToken.None);
+        string[][] singles = [.. Enumerable.Range(0, 7).Select(i => new[] { Words[(i + 3) % Words.Length] })];
+        var joined = singles.Select(texts => batcher.SubmitAsync(texts, CancellationToken.None)).ToArray();
+
+        Assert.Equal(session.Run(large).Logits, await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        for (int i = 0; i < singles.Length; i++)
+        {
+            Assert.Equal(session.Run(singles[i]).Logits, await joined[i]);
+        }
+
+        // Two runs: the first 8 texts, then the ninth with the seven singles, which filled the batch.
+        Assert.Equal(2, series.BatchSize.Count);
+        Assert.Equal(16, series.BatchSize.Sum);
+        session.Release();
+    }
+
+    [Fact]
     public async Task A_request_larger_than_the_batch_is_split_and_reassembled_in_order()
     {
         var session = NewSession();
