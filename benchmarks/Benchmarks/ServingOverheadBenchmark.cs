@@ -81,7 +81,7 @@ internal static class ServingOverheadBenchmark
             ? $"load generator          hey, one body per case (\"{texts[0]}\")"
             : "load generator          wrk, cycling through 1,000 CLINC150 test texts");
         Console.WriteLine($"method                  every case warmed for 20 s at concurrency 64 (the JIT's tiers settle after ~150k requests); then {rounds} rounds;");
-        Console.WriteLine($"                        in each, at each concurrency, every case in turn for 3 s warm-up + {seconds} s; medians over the rounds");
+        Console.WriteLine($"                        in each, at each concurrency, every case in turn (reversed in odd rounds) for 3 s warm-up + {seconds} s; medians over the rounds");
         foreach (var @case in cases)
         {
             await load(@case, 64, 20);
@@ -92,7 +92,9 @@ internal static class ServingOverheadBenchmark
         {
             foreach (int c in Concurrency)
             {
-                foreach (var @case in cases)
+                // Every other round in reverse order: a case's place in the turn (after which case, how long since the
+                // warm-up) falls on each case alike.
+                foreach (var @case in round % 2 == 0 ? cases : Enumerable.Reverse(cases))
                 {
                     await load(@case, c, 3);
                     results[@case.Name][c].Add(await load(@case, c, seconds));

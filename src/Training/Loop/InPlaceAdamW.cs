@@ -47,6 +47,9 @@ internal sealed class InPlaceAdamW : AdamW
             using var gradientWeight = (1 - beta1).ToScalar();
             using var squareWeight = (1 - beta2).ToScalar();
             using var epsilonScalar = epsilon.ToScalar();
+            // add_(Scalar) would pass an implicit alpha of 1, a temporary of the kind above (seen failing at
+            // Scalar.h:140 in toFloat, 11,000 steps into a 38,890-step run): this one is ours and lives on.
+            using var one = 1.ToScalar();
             foreach (var parameter in group.Parameters)
             {
                 using var gradient = parameter.grad;
@@ -70,7 +73,7 @@ internal sealed class InPlaceAdamW : AdamW
                 using var denominator = scratch.narrow(0, 0, parameter.NumberOfElements).view(parameter.shape);
                 using var correction = Math.Sqrt(biasCorrection2).ToScalar();
                 using var step = (-learningRate / biasCorrection1).ToScalar();
-                denominator.copy_(state.exp_avg_sq).sqrt_().div_(correction).add_(epsilonScalar);
+                denominator.copy_(state.exp_avg_sq).sqrt_().div_(correction).add_(epsilonScalar, alpha: one);
                 parameter.addcdiv_(state.exp_avg, denominator, value: step);
             }
         },
