@@ -65,8 +65,8 @@ internal sealed class DynamicBatcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// Queues <paramref name="texts"/> and returns their logits, row-major <c>[texts, labels]</c>, once every chunk
-    /// of them has run.
+    /// Queues <paramref name="texts"/> (or, when requests come one at a time, runs them at once on this thread; see
+    /// the remarks) and returns their logits, row-major <c>[texts, labels]</c>, once every chunk of them has run.
     /// </summary>
     /// <exception cref="ModelEvictedException">The batcher was shut down (its model unloaded) before the request was queued.</exception>
     public async Task<float[]> SubmitAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken)
@@ -179,7 +179,6 @@ internal sealed class DynamicBatcher : IAsyncDisposable
             await runSlots.WaitAsync();
             var batch = new List<Chunk>();
             int rows = 0;
-
             batch.Add(first);
             rows += first.Texts.Count;
             long deadline = Stopwatch.GetTimestamp() + maxQueueDelayTicks;
