@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TextClassification.Training.Loop;
@@ -46,11 +47,14 @@ public static class DistillationLoss
         ArgumentNullException.ThrowIfNull(teacherLogits);
         ArgumentNullException.ThrowIfNull(targets);
         long rows = studentLogits.shape[0];
-        var teacherLogProbabilities = nn.functional.log_softmax(teacherLogits / temperature, 1);
-        var studentLogProbabilities = nn.functional.log_softmax(studentLogits / temperature, 1);
+        // An explicit Scalar, alive to the end of the call (see InPlaceAdamW: an implicit temporary can be freed mid-call).
+        using var temperatureScalar = temperature.ToScalar();
+        using var klWeight = (alpha * temperature * temperature).ToScalar();
+        var teacherLogProbabilities = nn.functional.log_softmax(teacherLogits.div(temperatureScalar), 1);
+        var studentLogProbabilities = nn.functional.log_softmax(studentLogits.div(temperatureScalar), 1);
         // KL(p ‖ q) = Σ p (log p − log q), per row; the teacher's side is a constant.
         var kl = (teacherLogProbabilities.exp() * (teacherLogProbabilities - studentLogProbabilities)).sum(1);
-        var loss = kl.sum() * (alpha * temperature * temperature);
+        var loss = kl.sum().mul(klWeight);
 
         if (alpha < 1)
         {

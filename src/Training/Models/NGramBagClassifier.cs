@@ -236,7 +236,9 @@ public sealed class NGramBagClassifier : TextClassifierModule
         if (((NGramBagConfig)Config).Pooling == NGramPooling.MeanMax)
         {
             // Padding positions get −1e9 so they never win the maximum; every row has a real position.
-            var padding = (1 - attentionMask.to_type(states.dtype)).mul(-1e9).unsqueeze(-1);
+            // An explicit Scalar, alive to the end of the call (see InPlaceAdamW: an implicit temporary can be freed mid-call).
+            using var masked = (-1e9).ToScalar();
+            var padding = (1 - attentionMask.to_type(states.dtype)).mul(masked).unsqueeze(-1);
             pooled = cat([pooled, (states + padding).amax(1)], 1);
         }
 

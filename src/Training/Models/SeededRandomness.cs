@@ -43,7 +43,9 @@ public sealed class SeededDropout : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         double keep = 1 - probability;
         var mask = empty_like(input).bernoulli_(keep, Generator);
-        return input.mul(mask).div_(keep).MoveToOuterDisposeScope();
+        // An explicit Scalar, alive to the end of the call (see InPlaceAdamW: an implicit temporary can be freed mid-call).
+        using var keepScalar = keep.ToScalar();
+        return input.mul(mask).div_(keepScalar).MoveToOuterDisposeScope();
     }
 }
 

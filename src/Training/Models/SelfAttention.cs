@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -73,7 +74,9 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor, Tensor>
         var q = SplitHeads(query.forward(x), batch, length);
         var k = SplitHeads(key.forward(x), batch, length);
         var v = SplitHeads(value.forward(x), batch, length);
-        var scores = q.matmul(k.transpose(-2, -1)).div(Math.Sqrt(headDim)) + keyBias;
+        // An explicit Scalar, alive to the end of the call (see InPlaceAdamW: an implicit temporary can be freed mid-call).
+        using var scale = Math.Sqrt(headDim).ToScalar();
+        var scores = q.matmul(k.transpose(-2, -1)).div(scale) + keyBias;
         var probabilities = dropout.forward(nn.functional.softmax(scores, -1));
         var context = probabilities.matmul(v).transpose(1, 2).reshape(batch, length, heads * headDim);
         return output.forward(context).MoveToOuterDisposeScope();
