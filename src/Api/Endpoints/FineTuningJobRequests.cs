@@ -149,20 +149,12 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
         var unlabelled = request.UnlabelledDatasetId is null
             ? null
             : await FindDatasetAsync(request.UnlabelledDatasetId, "unlabelled_dataset_id", cancellationToken);
-        var teacher = teacherReference is null
-            ? null
-            : await db.ModelVersions.AsNoTracking()
-                .FirstOrDefaultAsync(v => v.ModelName == teacherReference.Name && v.Version == teacherReference.Version, cancellationToken)
-                ?? throw new ApiProblemException(StatusCodes.Status404NotFound, "Teacher not found.",
-                    $"No model version {teacherReference} is registered.", [ProblemError.ForField("distill_from", $"{teacherReference} does not exist.")]);
+        var teacher = teacherReference is null ? null : await FindVersionAsync(teacherReference, "distill_from", "Teacher not found.", cancellationToken);
 
         ModelVersion? baseVersion = null;
         if (baseModel is not null)
         {
-            baseVersion = await db.ModelVersions.AsNoTracking()
-                .FirstOrDefaultAsync(v => v.ModelName == baseModel.Name && v.Version == baseModel.Version, cancellationToken)
-                ?? throw new ApiProblemException(StatusCodes.Status404NotFound, "Base model not found.",
-                    $"No model version {baseModel} is registered.", [ProblemError.ForField("base_model", $"{baseModel} does not exist.")]);
+            baseVersion = await FindVersionAsync(baseModel, "base_model", "Base model not found.", cancellationToken);
         }
 
         // A job that starts from a base model (a pretrained encoder or a registered version) trains its architecture.
@@ -257,14 +249,11 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
             if (ModelReference.TryParse(wordVectors, out var vectorVersion))
             {
                 // A registered classifier's logits for each word alone (a fine-tuned teacher's, typically).
-                var version = await db.ModelVersions.AsNoTracking()
-                    .FirstOrDefaultAsync(v => v.ModelName == vectorVersion.Name && v.Version == vectorVersion.Version, cancellationToken)
-                    ?? throw new ApiProblemException(StatusCodes.Status404NotFound, "Model version not found.",
-                        $"No model version {vectorVersion} is registered.", [ProblemError.ForField(field, $"{vectorVersion} does not exist.")]);
+                var version = await FindVersionAsync(vectorVersion, field, "Model version not found.", cancellationToken);
                 if (version.OnnxArtifactKey is null)
                 {
                     throw new UnprocessableContentException($"The model version {vectorVersion} has no ONNX export to run.",
-                        [ProblemError.ForField(field, $"{vectorVersion} was published before ONNX export existed; it cannot be run. Train it again.")]);
+                        [NotExported(field, vectorVersion.ToString())]);
                 }
             }
             else if (await baseModels.FindAsync(wordVectors, cancellationToken) is null)
@@ -475,7 +464,7 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
         string name = $"{teacher.ModelName}:{teacher.Version}";
         if (teacher.OnnxArtifactKey is null)
         {
-            yield return ProblemError.ForField("distill_from", $"The teacher {name} was published before ONNX export existed; it cannot be run. Train it again.");
+            yield return NotExported("distill_from", $"The teacher {name}");
             yield break;
         }
 
@@ -490,6 +479,15 @@ internal sealed class FineTuningJobRequests(ServiceDbContext db, BaseModelCatalo
 
     private static IEnumerable<QualityFinding> QualityFindings(string role, Dataset dataset) =>
         (DatasetResponse.QualityOf(dataset)?.Findings ?? []).Select(f => f with { Code = $"{role}.{f.Code}" });
+
+    /// <summary>A version that ONNX Runtime cannot run, as <paramref name="field"/>'s problem.</summary>
+    private static ProblemError NotExported(string field, string what) =>
+        ProblemError.ForField(field, $"{what} was published before ONNX export existed; it cannot be run. Train it again.");
+
+    private async Task<ModelVersion> FindVersionAsync(ModelReference reference, string field, string title, CancellationToken cancellationToken) =>
+        await db.ModelVersions.AsNoTracking().FirstOrDefaultAsync(v => v.ModelName == reference.Name && v.Version == reference.Version, cancellationToken)
+            ?? throw new ApiProblemException(StatusCodes.Status404NotFound, title,
+                $"No model version {reference} is registered.", [ProblemError.ForField(field, $"{reference} does not exist.")]);
 
     private async Task<Dataset> FindDatasetAsync(string id, string field, CancellationToken cancellationToken) =>
         await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken)

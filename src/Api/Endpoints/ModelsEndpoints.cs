@@ -168,12 +168,7 @@ internal static class ModelsEndpoints
         }
 
         string reference = $"{name}:{version}";
-        // A job reads the version when it starts from it, is taught by it, or takes its word vectors from it
-        // (hyperparameters as stored: compact JSON, and a name:version needs no escaping).
-        string wordVectors = $"\"word_vectors\":\"{reference}\"";
-        var readers = await db.FineTuningJobs.AsNoTracking()
-            .Where(j => (j.BaseModel == reference || j.DistillFrom == reference || j.HyperparametersJson.Contains(wordVectors))
-                && (j.Status == FineTuningJobStatus.Queued || j.Status == FineTuningJobStatus.Running))
+        var readers = await db.FineTuningJobs.AsNoTracking().ThatRead(reference)
             .OrderBy(j => j.Id).Select(j => j.Id).Take(20).ToListAsync(cancellationToken);
         if (readers.Count > 0)
         {

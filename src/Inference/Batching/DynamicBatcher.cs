@@ -43,9 +43,6 @@ internal sealed class DynamicBatcher : IAsyncDisposable
     // Above this share of recent requests arriving while another was in the batcher, none runs on its own thread.
     private const double MaxContentionToRunAlone = 0.05;
 
-    // Chunks written and not yet read by the loop (the single-reader channel does not count them itself).
-    private int queued;
-
     // Requests now inside SubmitAsync, and the share of recent ones that arrived to find another there: an
     // exponential average over about the last hundred arrivals (updates may race; an average needs no exactness).
     private int active;
@@ -77,7 +74,9 @@ internal sealed class DynamicBatcher : IAsyncDisposable
         {
             double recent = (Volatile.Read(ref contention) * 0.99) + (alone ? 0 : 0.01);
             Volatile.Write(ref contention, recent);
-            if (alone && recent < MaxContentionToRunAlone && texts.Count <= maxBatchSize && Volatile.Read(ref queued) == 0 && TryTakeIdleSlot())
+            // Alone, nothing of another request is queued or running: every queued chunk and every run belongs to a
+            // request still inside this method (a cancelled one's leftovers are skipped, or hold a slot until done).
+            if (alone && recent < MaxContentionToRunAlone && texts.Count <= maxBatchSize && TryTakeIdleSlot())
             {
                 return RunAlone(texts);
             }
@@ -117,10 +116,8 @@ internal sealed class DynamicBatcher : IAsyncDisposable
             int count = Math.Min(maxBatchSize, texts.Count - start);
             IReadOnlyList<string> part = all is null ? texts : new ArraySegment<string>(all, start, count);
             var chunk = new Chunk(request, part, start, now);
-            Interlocked.Increment(ref queued);
             if (!queue.Writer.TryWrite(chunk))
             {
-                Interlocked.Decrement(ref queued);
                 // Chunks already queued are skipped once the request is completed here.
                 request.Fail(new ModelEvictedException());
                 break;
@@ -165,11 +162,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
             // The first chunk before a slot: while waiting for one the loop holds no slot, so a request arriving at an
             // idle batcher finds one free and runs at once (see the remarks).
             var first = carried ?? await ReadLiveAsync();
-            if (carried is not null)
-            {
-                Interlocked.Decrement(ref queued);
-                carried = null;
-            }
+            carried = null;
 
             if (first is null)
             {
@@ -186,7 +179,6 @@ internal sealed class DynamicBatcher : IAsyncDisposable
             {
                 if (queue.Reader.TryRead(out var next))
                 {
-                    Interlocked.Decrement(ref queued);
                     if (next.Owner.IsCompleted)
                     {
                         continue;
@@ -194,8 +186,6 @@ internal sealed class DynamicBatcher : IAsyncDisposable
 
                     if (rows + next.Texts.Count > maxBatchSize)
                     {
-                        // Still waiting: counted as queued, so no request overtakes it on its own thread.
-                        Interlocked.Increment(ref queued);
                         carried = next;
                         break;
                     }
@@ -229,7 +219,6 @@ internal sealed class DynamicBatcher : IAsyncDisposable
         {
             while (queue.Reader.TryRead(out var chunk))
             {
-                Interlocked.Decrement(ref queued);
                 if (!chunk.Owner.IsCompleted)
                 {
                     return chunk;

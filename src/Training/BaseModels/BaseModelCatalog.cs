@@ -10,6 +10,7 @@ using TextClassification.Inference.Tokenization;
 using TextClassification.Persistence;
 using TextClassification.Persistence.Artifacts;
 using TextClassification.Persistence.Entities;
+using TextClassification.Training.Jobs;
 using TextClassification.Training.Loop;
 using TextClassification.Training.Models;
 
@@ -237,11 +238,7 @@ public sealed partial class BaseModelCatalog(
         var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
         var row = await db.BaseModels.SingleOrDefaultAsync(m => m.Id == id, cancellationToken)
             ?? throw new KeyNotFoundException($"No base model has the id '{id}'.");
-        // A job reads the encoder for its word vectors too (hyperparameters as stored: compact JSON, and an id needs no
-        // escaping). Its published versions do not: their vectors are in their weights.
-        string wordVectors = $"\"word_vectors\":\"{id}\"";
-        var jobs = await db.FineTuningJobs.AsNoTracking()
-            .Where(j => (j.BaseModel == id || j.HyperparametersJson.Contains(wordVectors)) && (j.Status == FineTuningJobStatus.Queued || j.Status == FineTuningJobStatus.Running))
+        var jobs = await db.FineTuningJobs.AsNoTracking().ThatRead(id)
             .OrderBy(j => j.Id).Select(j => j.Id).Take(20).ToListAsync(cancellationToken);
         var versions = await db.ModelVersions.AsNoTracking()
             .Join(db.FineTuningJobs.Where(j => j.BaseModel == id), v => v.JobId, j => j.Id, (v, _) => new { v.ModelName, v.Version })

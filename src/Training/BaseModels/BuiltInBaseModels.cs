@@ -31,9 +31,15 @@ public sealed record BuiltInBaseModel(string Id, BertConfig Config, bool LowerCa
             throw new InvalidDataException($"The {Id} weights do not fit its shape: {string.Join(" ", errors)}");
         }
 
+        return new PretrainedEncoder(Id, Config, LoadTokenizer(), weights);
+    }
+
+    /// <summary>Reads its WordPiece tokenizer alone (the vocabulary, without the weights).</summary>
+    /// <exception cref="FileNotFoundException">The build did not install it.</exception>
+    public TokenizerDefinition LoadTokenizer()
+    {
         using var vocabulary = File.OpenRead(VocabularyPath);
-        var tokenizer = TokenizerDefinition.WordPiece(vocabulary, BuiltInBaseModels.WordPieceSettings(LowerCase, Config.MaxPositions));
-        return new PretrainedEncoder(Id, Config, tokenizer, weights);
+        return TokenizerDefinition.WordPiece(vocabulary, BuiltInBaseModels.WordPieceSettings(LowerCase, Config.MaxPositions));
     }
 }
 

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using TextClassification.Inference.Tokenization;
 using TextClassification.Persistence;
 using TextClassification.Training.Distillation;
 using TextClassification.Training.Jobs;
@@ -83,7 +82,7 @@ public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache
         }, cancellationToken);
     }
 
-    private async Task<(PretrainedWordVectors Vectors, bool Computed)> GetOrComputeAsync(string key, Func<Task<(PretrainedWordVectors Vectors, bool Ran)>> compute, CancellationToken cancellationToken)
+    private async Task<(PretrainedWordVectors Vectors, bool Computed)> GetOrComputeAsync(string key, Func<Task<(PretrainedWordVectors Vectors, bool Computed)>> compute, CancellationToken cancellationToken)
     {
         await gate.WaitAsync(cancellationToken);
         try
@@ -93,9 +92,9 @@ public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache
                 return (last.Vectors, false);
             }
 
-            var (vectors, ran) = await compute();
+            var (vectors, computed) = await compute();
             kept = (key, vectors);
-            return (vectors, ran);
+            return (vectors, computed);
         }
         finally
         {
@@ -109,12 +108,7 @@ public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache
     /// its training texts' words, which would leave out exactly the words the vectors are for).
     /// </summary>
     private static readonly Lazy<string[]> VersionWords = new(() =>
-    {
-        var miniLm = BuiltInBaseModels.MiniLm;
-        using var vocabulary = File.OpenRead(miniLm.VocabularyPath);
-        var tokenizer = TokenizerDefinition.WordPiece(vocabulary, BuiltInBaseModels.WordPieceSettings(miniLm.LowerCase, miniLm.Config.MaxPositions));
-        return [.. PretrainedWordVectors.WholeWords(tokenizer.Vocabulary).Select(w => w.Word)];
-    });
+        [.. PretrainedWordVectors.WholeWords(BuiltInBaseModels.MiniLm.LoadTokenizer().Vocabulary).Select(w => w.Word)]);
 
     /// <summary>What identifies <see cref="VersionWords"/> as texts in <see cref="TeacherOutputCache"/>.</summary>
     private static readonly Lazy<string> VersionWordsIdentity = new(() =>

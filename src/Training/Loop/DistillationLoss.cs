@@ -47,7 +47,7 @@ public static class DistillationLoss
         ArgumentNullException.ThrowIfNull(teacherLogits);
         ArgumentNullException.ThrowIfNull(targets);
         long rows = studentLogits.shape[0];
-        // An explicit Scalar, alive to the end of the call (see InPlaceAdamW: an implicit temporary can be freed mid-call).
+        // Explicit scalars, alive to the end of the call (see Models.TorchScalars: an implicit one can be freed mid-call).
         using var temperatureScalar = temperature.ToScalar();
         using var klWeight = (alpha * temperature * temperature).ToScalar();
         var teacherLogProbabilities = nn.functional.log_softmax(teacherLogits.div(temperatureScalar), 1);

@@ -37,19 +37,13 @@ internal sealed class InPlaceAdamW : AdamW
             double epsilon = options.eps!.Value;
             double weightDecay = options.weight_decay!.Value;
             double learningRate = options.LearningRate!.Value;
-            // Explicit scalars, alive until the group is done: an implicitly converted one is a temporary whose
-            // finalizer may free the native value while libtorch still reads it (TorchSharp passes the raw handle
-            // and keeps nothing alive), which surfaced as "INTERNAL ASSERT FAILED at c10/core/Scalar.h" in long runs,
-            // where a step over a large embedding table leaves time for a collection on another thread.
+            // Explicit scalars, alive until the group is done (see Models.TorchScalars: an implicit one can be freed mid-call).
             using var decayFactor = (1 - learningRate * weightDecay).ToScalar();
             using var beta1Scalar = beta1.ToScalar();
             using var beta2Scalar = beta2.ToScalar();
             using var gradientWeight = (1 - beta1).ToScalar();
             using var squareWeight = (1 - beta2).ToScalar();
             using var epsilonScalar = epsilon.ToScalar();
-            // add_(Scalar) would pass an implicit alpha of 1, a temporary of the kind above (seen failing at
-            // Scalar.h:140 in toFloat, 11,000 steps into a 38,890-step run): this one is ours and lives on.
-            using var one = 1.ToScalar();
             foreach (var parameter in group.Parameters)
             {
                 using var gradient = parameter.grad;
@@ -73,7 +67,7 @@ internal sealed class InPlaceAdamW : AdamW
                 using var denominator = scratch.narrow(0, 0, parameter.NumberOfElements).view(parameter.shape);
                 using var correction = Math.Sqrt(biasCorrection2).ToScalar();
                 using var step = (-learningRate / biasCorrection1).ToScalar();
-                denominator.copy_(state.exp_avg_sq).sqrt_().div_(correction).add_(epsilonScalar, alpha: one);
+                denominator.copy_(state.exp_avg_sq).sqrt_().div_(correction).add_(epsilonScalar, alpha: Models.TorchScalars.One);
                 parameter.addcdiv_(state.exp_avg, denominator, value: step);
             }
         },

@@ -228,17 +228,14 @@ public sealed class NGramBagClassifier : TextClassifierModule
             var flatIds = inputIds.flatten();
             var positions = flatIds.lt(((NGramBagConfig)Config).WordVectorRows).nonzero().squeeze(1);
             var projected = wordProjection!.forward(wordVectors.forward(flatIds.index_select(0, positions)));
-            using var one = 1.ToScalar();
-            states = states.view(-1, width).index_add(0, positions, projected, one).view(states.shape);
+            states = states.view(-1, width).index_add(0, positions, projected, TorchScalars.One).view(states.shape);
         }
 
         var pooled = MaskedMean(states, attentionMask);
         if (((NGramBagConfig)Config).Pooling == NGramPooling.MeanMax)
         {
             // Padding positions get −1e9 so they never win the maximum; every row has a real position.
-            // An explicit Scalar, alive to the end of the call (see InPlaceAdamW: an implicit temporary can be freed mid-call).
-            using var masked = (-1e9).ToScalar();
-            var padding = (1 - attentionMask.to_type(states.dtype)).mul(masked).unsqueeze(-1);
+            var padding = (1 - attentionMask.to_type(states.dtype)).mul(TorchScalars.MaskedScore).unsqueeze(-1);
             pooled = cat([pooled, (states + padding).amax(1)], 1);
         }
 

@@ -17,6 +17,9 @@ public sealed class SeededDropout : nn.Module<Tensor, Tensor>
 {
     private readonly double probability;
 
+    // What kept elements are divided by, 1 − probability: a field, so libtorch never reads a freed temporary (see TorchScalars).
+    private readonly Scalar keep;
+
     /// <param name="probability">The chance that an element is zeroed in training.</param>
     public SeededDropout(double probability)
         : base(nameof(SeededDropout))
@@ -24,6 +27,7 @@ public sealed class SeededDropout : nn.Module<Tensor, Tensor>
         ArgumentOutOfRangeException.ThrowIfLessThan(probability, 0);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(probability, 1);
         this.probability = probability;
+        keep = (1 - probability).ToScalar();
     }
 
     /// <summary>
@@ -41,11 +45,8 @@ public sealed class SeededDropout : nn.Module<Tensor, Tensor>
         }
 
         using var scope = NewDisposeScope();
-        double keep = 1 - probability;
-        var mask = empty_like(input).bernoulli_(keep, Generator);
-        // An explicit Scalar, alive to the end of the call (see InPlaceAdamW: an implicit temporary can be freed mid-call).
-        using var keepScalar = keep.ToScalar();
-        return input.mul(mask).div_(keepScalar).MoveToOuterDisposeScope();
+        var mask = empty_like(input).bernoulli_(1 - probability, Generator);
+        return input.mul(mask).div_(keep).MoveToOuterDisposeScope();
     }
 }
 

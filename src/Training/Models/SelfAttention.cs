@@ -25,6 +25,7 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor, Tensor>
     private readonly SeededDropout dropout;
     private readonly int heads;
     private readonly int headDim;
+    private readonly Scalar scale;
 
     /// <summary>Added to the scores of padded keys: exp of it underflows to 0, as with BERT's own constant.</summary>
     internal const float MaskedScore = -1e9f;
@@ -34,6 +35,7 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor, Tensor>
     {
         this.heads = heads;
         headDim = width / heads;
+        scale = Math.Sqrt(headDim).ToScalar();
         query = nn.Linear(width, width);
         key = nn.Linear(width, width);
         value = nn.Linear(width, width);
@@ -62,7 +64,7 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor, Tensor>
     /// once per batch and shared by every layer.
     /// </summary>
     public static Tensor KeyBias(Tensor attentionMask, ScalarType dtype) =>
-        (1 - attentionMask.to_type(dtype)).mul(MaskedScore).unsqueeze(1).unsqueeze(1);
+        (1 - attentionMask.to_type(dtype)).mul(TorchScalars.MaskedScore).unsqueeze(1).unsqueeze(1);
 
     /// <param name="x">The sequence, <c>[batch, seq, width]</c>.</param>
     /// <param name="keyBias">Added to the scores, <c>[batch, 1, 1, seq]</c>: 0 for real keys, a large negative number for padding.</param>
@@ -74,8 +76,6 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor, Tensor>
         var q = SplitHeads(query.forward(x), batch, length);
         var k = SplitHeads(key.forward(x), batch, length);
         var v = SplitHeads(value.forward(x), batch, length);
-        // An explicit Scalar, alive to the end of the call (see InPlaceAdamW: an implicit temporary can be freed mid-call).
-        using var scale = Math.Sqrt(headDim).ToScalar();
         var scores = q.matmul(k.transpose(-2, -1)).div(scale) + keyBias;
         var probabilities = dropout.forward(nn.functional.softmax(scores, -1));
         var context = probabilities.matmul(v).transpose(1, 2).reshape(batch, length, heads * headDim);

@@ -67,9 +67,7 @@ public abstract class TextClassifierModule : nn.Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var mask = attentionMask.unsqueeze(-1).to_type(states.dtype);
         var sum = (states * mask).sum(1);
-        // An explicit Scalar, alive to the end of the call (see InPlaceAdamW: an implicit temporary can be freed mid-call).
-        using var one = 1.ToScalar();
-        var count = mask.sum(1).clamp_min(one);
+        var count = mask.sum(1).clamp_min(TorchScalars.One);
         return (sum / count).MoveToOuterDisposeScope();
     }
 }
