@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,29 +18,12 @@ public static class DistillationDefaults
     public const double Alpha = 0.9;
 }
 
-/// <summary>How the student's logits are held to the teacher's (<c>distillation_loss</c>).</summary>
-public enum DistillationLossKind
-{
-    /// <summary>KL divergence between the temperature-softened distributions (Hinton et al., 2015).</summary>
-    [JsonStringEnumMemberName("kl")]
-    Kl,
-
-    /// <summary>
-    /// Mean squared error between the logits themselves (Tang et al., 2019, "Distilling task-specific knowledge from
-    /// BERT into simple neural networks"), each row centred first; the temperature does not apply.
-    /// </summary>
-    [JsonStringEnumMemberName("mse")]
-    Mse,
-}
-
 /// <summary>
 /// The knowledge-distillation loss of Hinton, Vinyals and Dean (2015): the mean over a batch of
 /// <c>alpha · T² · KL(softmax(teacher / T) ‖ softmax(student / T)) + (1 − alpha) · CE(student, label)</c>. The T²
 /// keeps the soft term's gradients the same size whatever the temperature (they shrink as 1/T² otherwise). Rows
 /// without a label (target <see cref="NoLabel"/>: unlabelled texts and out-of-scope ones) contribute the soft term only, and the batch
 /// is averaged over all its rows, so a labelled row weighs the same however many unlabelled rows share its batch.
-/// With <see cref="DistillationLossKind.Mse"/> the soft term is instead <c>alpha · Σ over labels of (s − t)²</c>
-/// for the row-centred logits s and t: soft-max ignores a shift of a row's logits, so the shift is not taught.
 /// </summary>
 public static class DistillationLoss
 {
@@ -58,33 +40,21 @@ public static class DistillationLoss
     /// <param name="alpha">The soft term's weight, 0 to 1.</param>
     /// <param name="classWeights">Per-label weights of the cross-entropy, or null.</param>
     /// <param name="labelSmoothing">Label smoothing of the cross-entropy.</param>
-    /// <param name="kind">The soft term: KL divergence (the default) or the logits' squared error.</param>
     /// <returns>A scalar.</returns>
-    public static Tensor Compute(Tensor studentLogits, Tensor teacherLogits, Tensor targets, double temperature, double alpha, Tensor? classWeights = null, double labelSmoothing = 0,
-        DistillationLossKind kind = DistillationLossKind.Kl)
+    public static Tensor Compute(Tensor studentLogits, Tensor teacherLogits, Tensor targets, double temperature, double alpha, Tensor? classWeights = null, double labelSmoothing = 0)
     {
         ArgumentNullException.ThrowIfNull(studentLogits);
         ArgumentNullException.ThrowIfNull(teacherLogits);
         ArgumentNullException.ThrowIfNull(targets);
         long rows = studentLogits.shape[0];
         // Explicit scalars, alive to the end of the call (see Models.TorchScalars: an implicit one can be freed mid-call).
-        Tensor loss;
-        if (kind == DistillationLossKind.Mse)
-        {
-            using var mseWeight = alpha.ToScalar();
-            var difference = (studentLogits - studentLogits.mean([1], keepdim: true)) - (teacherLogits - teacherLogits.mean([1], keepdim: true));
-            loss = difference.square().sum().mul(mseWeight);
-        }
-        else
-        {
-            using var temperatureScalar = temperature.ToScalar();
-            using var klWeight = (alpha * temperature * temperature).ToScalar();
-            var teacherLogProbabilities = nn.functional.log_softmax(teacherLogits.div(temperatureScalar), 1);
-            var studentLogProbabilities = nn.functional.log_softmax(studentLogits.div(temperatureScalar), 1);
-            // KL(p ‖ q) = Σ p (log p − log q), per row; the teacher's side is a constant.
-            var kl = (teacherLogProbabilities.exp() * (teacherLogProbabilities - studentLogProbabilities)).sum(1);
-            loss = kl.sum().mul(klWeight);
-        }
+        using var temperatureScalar = temperature.ToScalar();
+        using var klWeight = (alpha * temperature * temperature).ToScalar();
+        var teacherLogProbabilities = nn.functional.log_softmax(teacherLogits.div(temperatureScalar), 1);
+        var studentLogProbabilities = nn.functional.log_softmax(studentLogits.div(temperatureScalar), 1);
+        // KL(p ‖ q) = Σ p (log p − log q), per row; the teacher's side is a constant.
+        var kl = (teacherLogProbabilities.exp() * (teacherLogProbabilities - studentLogProbabilities)).sum(1);
+        var loss = kl.sum().mul(klWeight);
 
         if (alpha < 1)
         {

@@ -108,15 +108,6 @@ public sealed record Hyperparameters
     public double DistillationAlpha { get; init; } = DistillationDefaults.Alpha;
 
     /// <summary>
-    /// Distillation only: how the student is held to the teacher's logits: <c>kl</c> (the default, Hinton et al.'s
-    /// softened probabilities) or <c>mse</c> (the squared error of the logits, as Tang et al. 2019 distilled BERT into
-    /// small networks; <see cref="DistillationTemperature"/> does not apply). See <see cref="Loop.DistillationLoss"/>.
-    /// </summary>
-    [JsonPropertyName("distillation_loss")]
-    [JsonConverter(typeof(JsonStringEnumConverter<DistillationLossKind>))]
-    public DistillationLossKind DistillationLoss { get; init; } = DistillationLossKind.Kl;
-
-    /// <summary>
     /// Distillation only: variants of each training and unlabelled text in the transfer set, each with words replaced
     /// by their nearest words in MiniLM's input embeddings (see <see cref="Distillation.TransferSet"/>), which the
     /// teacher labels and the student learns from as texts without labels. 0 (the default) adds none: each copy
@@ -175,7 +166,6 @@ public sealed record Hyperparameters
 
         Check(DistillationTemperature >= 0.1 && DistillationTemperature <= 100, "distillation_temperature", "must be between 0.1 and 100");
         Check(DistillationAlpha >= 0 && DistillationAlpha <= 1, "distillation_alpha", "must be between 0 and 1");
-        Check(Enum.IsDefined(DistillationLoss), "distillation_loss", "must be kl or mse");
         Check(DistillationTransferCopies is >= 0 and <= Distillation.TransferSet.MaxCopies, "distillation_transfer_copies", $"must be between 0 and {Distillation.TransferSet.MaxCopies}");
         Check(DistillationWordReplacement > 0 && DistillationWordReplacement <= 1, "distillation_word_replacement", "must be greater than 0 and at most 1");
         Check(EmbeddingDim is null or (>= 1 and <= 4096), "embedding_dim", "must be between 1 and 4096");
@@ -248,10 +238,6 @@ public sealed record HyperparameterOverrides
     [JsonPropertyName("distillation_alpha")]
     public double? DistillationAlpha { get; init; }
 
-    [JsonPropertyName("distillation_loss")]
-    [JsonConverter(typeof(JsonStringEnumConverter<DistillationLossKind>))]
-    public DistillationLossKind? DistillationLoss { get; init; }
-
     [JsonPropertyName("distillation_transfer_copies")]
     public int? DistillationTransferCopies { get; init; }
 
@@ -295,7 +281,6 @@ public sealed record HyperparameterOverrides
             Augmentation = Augmentation ?? defaults.Augmentation,
             DistillationTemperature = DistillationTemperature ?? defaults.DistillationTemperature,
             DistillationAlpha = DistillationAlpha ?? defaults.DistillationAlpha,
-            DistillationLoss = DistillationLoss ?? defaults.DistillationLoss,
             DistillationTransferCopies = DistillationTransferCopies ?? defaults.DistillationTransferCopies,
             DistillationWordReplacement = DistillationWordReplacement ?? defaults.DistillationWordReplacement,
             EmbeddingDim = EmbeddingDim ?? defaults.EmbeddingDim,

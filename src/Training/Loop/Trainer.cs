@@ -545,7 +545,7 @@ public static class Trainer
             }
 
             using var teacherLogits = tensor(batch, [rows.Length, labels]).to(device);
-            return DistillationLoss.Compute(logits, teacherLogits, targets, h.DistillationTemperature, h.DistillationAlpha, classWeights, h.LabelSmoothing, h.DistillationLoss);
+            return DistillationLoss.Compute(logits, teacherLogits, targets, h.DistillationTemperature, h.DistillationAlpha, classWeights, h.LabelSmoothing);
         }
 
         /// <summary>

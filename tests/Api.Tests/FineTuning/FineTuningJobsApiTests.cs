@@ -223,7 +223,6 @@ public abstract class FineTuningJobsApiTests<TFixture>(TFixture service) : IClas
     [InlineData("""{"training_dataset_id":"DATASET","model":"m","hyperparameters":{"learning_rate":-1}}""", 400, "hyperparameters.learning_rate")]
     [InlineData("""{"training_dataset_id":"DATASET","model":"m","hyperparameters":{"epochs":"many"}}""", 400, "hyperparameters.epochs")]
     [InlineData("""{"training_dataset_id":"DATASET","model":"m","hyperparameters":{"lr_schedule":"zigzag"}}""", 400, "hyperparameters.lr_schedule")]
-    [InlineData("""{"training_dataset_id":"DATASET","model":"m","hyperparameters":{"distillation_loss":"l1"}}""", 400, "hyperparameters.distillation_loss")]
     [InlineData("""{"training_dataset_id":"DATASET","model":"m","architecture":"lstm"}""", 422, "architecture")]
     [InlineData("""{"training_dataset_id":"DATASET","model":"m","out_of_scope_label":"nothing_like_it"}""", 422, "out_of_scope_label")]
     [InlineData("""{"training_dataset_id":"DATASET","model":"m","validation_dataset_id":"ds_01kaq3m5t8y9c2b7n4x6r0w1zd"}""", 404, "validation_dataset_id")]
