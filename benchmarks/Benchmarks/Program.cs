@@ -7,6 +7,7 @@ using TextClassification.Benchmarks;
 //   dotnet run -c Release --project benchmarks/Benchmarks -- distillation <Api.dll> <clinc150 dir> [--data-directory DIR --admin-key KEY]
 //       [--teacher NAME:VERSION | --teacher-hyperparameters JSON] [--student JSON]... [--no-plain] [--serving-seconds N]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- distillation-score <clinc150 dir> <checkpoint>...
+//   dotnet run -c Release --project benchmarks/Benchmarks -- ensemble-score <clinc150 dir> <checkpoint>...
 //   dotnet run -c Release --project benchmarks/Benchmarks -- sweep <Api.dll> <clinc150 dir> [--minutes 20] [--method tpe] [--seed 7] [--max-trials 30] [--with-defaults]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --minilm [seconds per level]
@@ -24,6 +25,11 @@ if (args.Length >= 3 && args[0] == "training")
 if (args.Length >= 2 && args[0] == "augmentation")
 {
     return await AugmentationBenchmark.RunAsync(Path.GetFullPath(args[1]), args[2..]);
+}
+
+if (args.Length >= 3 && args[0] == "ensemble-score")
+{
+    return await EnsembleScore.RunAsync(Path.GetFullPath(args[1]), args[2..].Select(Path.GetFullPath).ToList());
 }
 
 if (args.Length >= 3 && args[0] == "distillation-score")
