@@ -62,9 +62,11 @@ public static class DistillationLoss
             // average 1 over the training rows, so a fully labelled batch is weighted as an ordinary job's would be.
             var ce = nn.functional.cross_entropy(studentLogits, targets, weight: classWeights, ignore_index: NoLabel,
                 reduction: nn.Reduction.Sum, label_smoothing: labelSmoothing);
-            loss += ce * (1 - alpha);
+            using var ceWeight = (1 - alpha).ToScalar();
+            loss = loss.add(ce, ceWeight);
         }
 
-        return loss / rows;
+        using var rowCount = rows.ToScalar();
+        return loss.div(rowCount);
     }
 }

@@ -243,7 +243,7 @@ public sealed class BertClassifier : TextClassifierModule
             using var scope = NewDisposeScope();
             var positions = arange(inputIds.shape[1], dtype: int64, device: inputIds.device);
             // Every text is one segment: token type 0 at every position.
-            var summed = word.forward(inputIds) + position.forward(positions) + tokenType.weight![0];
+            var summed = word.forward(inputIds).add(position.forward(positions), TorchScalars.One).add(tokenType.weight![0], TorchScalars.One);
             return norm.forward(summed).MoveToOuterDisposeScope();
         }
     }
@@ -285,9 +285,9 @@ public sealed class BertClassifier : TextClassifierModule
         public override Tensor forward(Tensor x, Tensor keyBias)
         {
             using var scope = NewDisposeScope();
-            x = attentionNorm.forward(x + dropout.forward(attention.forward(x, keyBias)));
+            x = attentionNorm.forward(x.add(dropout.forward(attention.forward(x, keyBias)), TorchScalars.One));
             var hidden = nn.functional.gelu(feedForwardIn.forward(x));
-            x = feedForwardNorm.forward(x + dropout.forward(feedForwardOut.forward(hidden)));
+            x = feedForwardNorm.forward(x.add(dropout.forward(feedForwardOut.forward(hidden)), TorchScalars.One));
             return x.MoveToOuterDisposeScope();
         }
     }

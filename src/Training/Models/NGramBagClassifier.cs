@@ -105,6 +105,8 @@ public sealed class NGramBagClassifier : TextClassifierModule
     private readonly Embedding embedding;
     private readonly Embedding? wordVectors;
     private readonly Linear? wordProjection;
+    // Ids below this are words with a vector; a field so that the scalar lives as long as the module (see TorchScalars).
+    private readonly Scalar? wordVectorRows;
     private readonly Linear? hidden;
     private readonly Linear classifier;
     private readonly SeededDropout dropout;
@@ -130,6 +132,7 @@ public sealed class NGramBagClassifier : TextClassifierModule
         if (config.WordVectorWidth > 0)
         {
             wordVectors = nn.Embedding(config.WordVectorRows, config.WordVectorWidth);
+            wordVectorRows = config.WordVectorRows.ToScalar();
             wordVectors.weight!.requires_grad_(false);
             using (no_grad())
             {
@@ -184,9 +187,9 @@ public sealed class NGramBagClassifier : TextClassifierModule
         {
             var weight = wordVectors.weight!;
             weight.copy_(tensor(rows, [config.WordVectorRows, config.WordVectorWidth]).to(weight.device));
-            var hasVector = weight.abs().sum(1).gt(0).unsqueeze(1);
+            var hasVector = weight.abs().sum(1).gt(TorchScalars.Zero).unsqueeze(1);
             var own = embedding.weight!.narrow(0, 0, config.WordVectorRows);
-            own.masked_fill_(hasVector, 0);
+            own.masked_fill_(hasVector, TorchScalars.Zero);
         }
     }
 
@@ -209,7 +212,7 @@ public sealed class NGramBagClassifier : TextClassifierModule
             var table = embedding.weight!.detach().clone();
             using var projected = wordProjection!.forward(wordVectors.weight!);
             using var wordRows = table.narrow(0, 0, config.WordVectorRows);
-            wordRows.add_(projected);
+            wordRows.add_(projected, TorchScalars.One);
             folded["embedding.weight"] = table;
         }
 
@@ -226,7 +229,7 @@ public sealed class NGramBagClassifier : TextClassifierModule
             // vector) are projected and added, which keeps a training step close to the plain bag's.
             long width = states.shape[2];
             var flatIds = inputIds.flatten();
-            var positions = flatIds.lt(((NGramBagConfig)Config).WordVectorRows).nonzero().squeeze(1);
+            var positions = flatIds.lt(wordVectorRows!).nonzero().squeeze(1);
             var projected = wordProjection!.forward(wordVectors.forward(flatIds.index_select(0, positions)));
             states = states.view(-1, width).index_add(0, positions, projected, TorchScalars.One).view(states.shape);
         }
@@ -235,8 +238,8 @@ public sealed class NGramBagClassifier : TextClassifierModule
         if (((NGramBagConfig)Config).Pooling == NGramPooling.MeanMax)
         {
             // Padding positions get −1e9 so they never win the maximum; every row has a real position.
-            var padding = (1 - attentionMask.to_type(states.dtype)).mul(TorchScalars.MaskedScore).unsqueeze(-1);
-            pooled = cat([pooled, (states + padding).amax(1)], 1);
+            var padding = TorchScalars.OneMinus(attentionMask.to_type(states.dtype)).mul(TorchScalars.MaskedScore).unsqueeze(-1);
+            pooled = cat([pooled, states.add(padding, TorchScalars.One).amax(1)], 1);
         }
 
         var features = dropout.forward(pooled);

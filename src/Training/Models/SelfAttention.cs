@@ -64,7 +64,7 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor, Tensor>
     /// once per batch and shared by every layer.
     /// </summary>
     public static Tensor KeyBias(Tensor attentionMask, ScalarType dtype) =>
-        (1 - attentionMask.to_type(dtype)).mul(TorchScalars.MaskedScore).unsqueeze(1).unsqueeze(1);
+        TorchScalars.OneMinus(attentionMask.to_type(dtype)).mul(TorchScalars.MaskedScore).unsqueeze(1).unsqueeze(1);
 
     /// <param name="x">The sequence, <c>[batch, seq, width]</c>.</param>
     /// <param name="keyBias">Added to the scores, <c>[batch, 1, 1, seq]</c>: 0 for real keys, a large negative number for padding.</param>
@@ -76,7 +76,7 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor, Tensor>
         var q = SplitHeads(query.forward(x), batch, length);
         var k = SplitHeads(key.forward(x), batch, length);
         var v = SplitHeads(value.forward(x), batch, length);
-        var scores = q.matmul(k.transpose(-2, -1)).div(scale) + keyBias;
+        var scores = q.matmul(k.transpose(-2, -1)).div(scale).add(keyBias, TorchScalars.One);
         var probabilities = dropout.forward(nn.functional.softmax(scores, -1));
         var context = probabilities.matmul(v).transpose(1, 2).reshape(batch, length, heads * headDim);
         return output.forward(context).MoveToOuterDisposeScope();

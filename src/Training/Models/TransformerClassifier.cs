@@ -119,7 +119,7 @@ public sealed class TransformerClassifier : TextClassifierModule
         using var scope = NewDisposeScope();
         long length = inputIds.shape[1];
         var positions = arange(length, dtype: int64, device: inputIds.device);
-        var x = dropout.forward(tokenEmbedding.forward(inputIds) + positionEmbedding.forward(positions));
+        var x = dropout.forward(tokenEmbedding.forward(inputIds).add(positionEmbedding.forward(positions), TorchScalars.One));
         var keyBias = SelfAttention.KeyBias(attentionMask, x.dtype);
         foreach (var layer in layers)
         {
@@ -167,9 +167,9 @@ public sealed class TransformerClassifier : TextClassifierModule
         public override Tensor forward(Tensor x, Tensor keyBias)
         {
             using var scope = NewDisposeScope();
-            x = x + dropout.forward(attention.forward(attentionNorm.forward(x), keyBias));
+            x = x.add(dropout.forward(attention.forward(attentionNorm.forward(x), keyBias)), TorchScalars.One);
             var hidden = nn.functional.gelu(feedForwardIn.forward(feedForwardNorm.forward(x)));
-            x = x + dropout.forward(feedForwardOut.forward(dropout.forward(hidden)));
+            x = x.add(dropout.forward(feedForwardOut.forward(dropout.forward(hidden))), TorchScalars.One);
             return x.MoveToOuterDisposeScope();
         }
     }
