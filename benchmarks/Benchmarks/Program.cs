@@ -8,6 +8,7 @@ using TextClassification.Benchmarks;
 //       [--teacher NAME:VERSION | --teacher-hyperparameters JSON] [--student JSON]... [--no-plain] [--serving-seconds N]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- distillation-score <clinc150 dir> <checkpoint>...
 //   dotnet run -c Release --project benchmarks/Benchmarks -- ensemble-score <clinc150 dir> <checkpoint>...
+//   dotnet run -c Release --project benchmarks/Benchmarks -- session-options <model.onnx> <clinc150 dir> [rounds]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- sweep <Api.dll> <clinc150 dir> [--minutes 20] [--method tpe] [--seed 7] [--max-trials 30] [--with-defaults]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> [seconds per level]
 //   dotnet run -c Release --project benchmarks/Benchmarks -- serving <Api.dll> <clinc150 dir> --minilm [seconds per level]
@@ -25,6 +26,11 @@ if (args.Length >= 3 && args[0] == "training")
 if (args.Length >= 2 && args[0] == "augmentation")
 {
     return await AugmentationBenchmark.RunAsync(Path.GetFullPath(args[1]), args[2..]);
+}
+
+if (args.Length >= 3 && args[0] == "session-options")
+{
+    return await SessionOptionsBenchmark.RunAsync(Path.GetFullPath(args[1]), Path.GetFullPath(args[2]), args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 9);
 }
 
 if (args.Length >= 3 && args[0] == "ensemble-score")
