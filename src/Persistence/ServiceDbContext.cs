@@ -30,6 +30,8 @@ public abstract class ServiceDbContext(DbContextOptions options) : DbContext(opt
 
     public DbSet<TeacherOutputs> TeacherOutputs => Set<TeacherOutputs>();
 
+    public DbSet<WordVectorSet> WordVectorSets => Set<WordVectorSet>();
+
     public DbSet<HyperparameterSweep> HyperparameterSweeps => Set<HyperparameterSweep>();
 
     public DbSet<SweepTrial> SweepTrials => Set<SweepTrial>();

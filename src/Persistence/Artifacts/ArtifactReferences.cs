@@ -39,6 +39,7 @@ internal static class ArtifactReferences
         }
 
         keys.UnionWith(await db.TeacherOutputs.Select(t => t.ArtifactKey).ToListAsync(cancellationToken));
+        keys.UnionWith(await db.WordVectorSets.Select(w => w.ArtifactKey).ToListAsync(cancellationToken));
         return keys;
     }
 

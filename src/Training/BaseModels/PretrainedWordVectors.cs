@@ -56,11 +56,23 @@ public sealed class PretrainedWordVectors
     /// <exception cref="InvalidDataException">The encoder's weights do not fit its shape.</exception>
     public static PretrainedWordVectors From(PretrainedEncoder encoder, CancellationToken cancellationToken = default)
     {
+        var (words, outputs) = PooledWordOutputs(encoder, cancellationToken);
+        return FromPooledWordOutputs(encoder.Id, words, outputs, encoder.Config.HiddenSize);
+    }
+
+    /// <summary>
+    /// What <see cref="From"/> computes before it centres and scales: the whole words of the encoder's vocabulary, in
+    /// order, and the encoder's pooled output for each alone, row-major <c>[words, hidden size]</c>. The expensive part
+    /// (an encoder pass per word), kept apart so that it can be stored and read back (<see cref="WordVectorCache"/>).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The encoder's weights do not fit its shape.</exception>
+    public static (string[] Words, float[] Outputs) PooledWordOutputs(PretrainedEncoder encoder, CancellationToken cancellationToken = default)
+    {
         ArgumentNullException.ThrowIfNull(encoder);
         var words = WholeWords(encoder.Tokenizer.Vocabulary);
         var special = new TextTokenizer(encoder.Tokenizer).SpecialIds!;
         int width = encoder.Config.HiddenSize;
-        var vectors = new float[words.Count * width];
+        var outputs = new float[words.Count * width];
         using var scope = torch.NewDisposeScope();
         using var module = new BertClassifier(encoder.Config with { LabelCount = 1, Dropout = 0 });
         encoder.Weights.LoadInto(module);
@@ -79,10 +91,27 @@ public sealed class PretrainedWordVectors
 
             using var batchScope = torch.NewDisposeScope();
             var pooled = module.Pool(torch.tensor(ids, [count, 3]), torch.ones(count, 3, torch.ScalarType.Int64));
-            pooled.data<float>().CopyTo(vectors.AsSpan(start * width, count * width));
+            pooled.data<float>().CopyTo(outputs.AsSpan(start * width, count * width));
         }
 
-        return FromWordVectors(encoder.Id, [.. words.Select(w => w.Word)], vectors, width);
+        return ([.. words.Select(w => w.Word)], outputs);
+    }
+
+    /// <summary>
+    /// The vectors <see cref="From"/> makes of <see cref="PooledWordOutputs"/>' results (computed now or read back):
+    /// <paramref name="outputs"/> is centred and scaled in place.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The outputs do not have a row per word, or there are no words.</exception>
+    public static PretrainedWordVectors FromPooledWordOutputs(string source, string[] words, float[] outputs, int width)
+    {
+        ArgumentNullException.ThrowIfNull(words);
+        ArgumentNullException.ThrowIfNull(outputs);
+        if (width < 1 || outputs.Length != (long)words.Length * width)
+        {
+            throw new InvalidDataException($"The pooled outputs hold {outputs.Length} values, not {words.Length} words × {width}.");
+        }
+
+        return FromWordVectors(source, words, outputs, width);
     }
 
     /// <summary>

@@ -3,6 +3,8 @@ using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using TextClassification.Persistence;
+using TextClassification.Persistence.Artifacts;
+using TextClassification.Persistence.Entities;
 using TextClassification.Training.Distillation;
 using TextClassification.Training.Jobs;
 
@@ -21,11 +23,15 @@ namespace TextClassification.Training.BaseModels;
 /// reads them back instead of running the classifier again.
 /// One set is kept in memory (31 MB for MiniLM), identified by the source and the SHA-256 of its weights (a base
 /// model's, or the version's ONNX file), so an uploaded model deleted and uploaded again under its id is read afresh.
-/// Jobs asking at once wait for one another rather than computing the same set twice. With the default isolation each
-/// job trains in a child process of its own, which computes a base model's set again.
+/// Jobs asking at once wait for one another rather than computing the same set twice. A base model's pooled outputs
+/// over its words are kept in the artifact store too (a <see cref="WordVectorSet"/>), so a job in a child process of
+/// its own (the default isolation), or after a restart, reads them back instead of running the encoder again.
 /// </remarks>
-public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache classifierOutputs, IServiceScopeFactory scopes)
+public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache classifierOutputs, IServiceScopeFactory scopes, IArtifactStore artifacts, TimeProvider clock)
 {
+    /// <summary>Names how a base model's stored outputs were made; part of what identifies them (<see cref="WordVectorSet.WordsSha256"/>).</summary>
+    private const string PooledOutputsRecipe = "pooled output of [CLS] word [SEP], every layer, eval mode";
+
     private readonly SemaphoreSlim gate = new(1, 1);
     private (string Key, PretrainedWordVectors Vectors)? kept;
 
@@ -49,15 +55,83 @@ public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache
         return await GetOrComputeAsync($"{source}\n{description.Sha256}", async () =>
         {
             var encoder = await catalog.LoadAsync(source, cancellationToken);
+            string[] words = [.. PretrainedWordVectors.WholeWords(encoder.Tokenizer.Vocabulary).Select(w => w.Word)];
+            string wordsSha256 = Identity(PooledOutputsRecipe, words);
+            int width = encoder.Config.HiddenSize;
+            if (await ReadStoredAsync(description.Sha256, wordsSha256, words.Length, width, cancellationToken) is { } stored)
+            {
+                return (PretrainedWordVectors.FromPooledWordOutputs(source, words, stored, width), false);
+            }
+
             // Every core for a few seconds: a thread of its own rather than a pool thread, as training gets.
-            var vectors = await Task.Factory.StartNew(
-                () => PretrainedWordVectors.From(encoder, cancellationToken),
+            var (computedWords, outputs) = await Task.Factory.StartNew(
+                () => PretrainedWordVectors.PooledWordOutputs(encoder, cancellationToken),
                 cancellationToken,
                 TaskCreationOptions.LongRunning,
                 TaskScheduler.Default);
-            return (vectors, true);
+            // Stored before the vectors are made of them: that centres and scales the array in place.
+            await StoreAsync(description.Sha256, wordsSha256, outputs, words.Length, width, cancellationToken);
+            return (PretrainedWordVectors.FromPooledWordOutputs(source, computedWords, outputs, width), true);
         }, cancellationToken);
     }
+
+    private async Task<float[]?> ReadStoredAsync(string baseModelSha256, string wordsSha256, int words, int width, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
+        var row = await db.WordVectorSets.AsNoTracking()
+            .FirstOrDefaultAsync(w => w.BaseModelSha256 == baseModelSha256 && w.WordsSha256 == wordsSha256, cancellationToken);
+        if (row is null || row.Words != words || row.Width != width || !artifacts.Exists(row.ArtifactKey))
+        {
+            return null;
+        }
+
+        await using var stream = await artifacts.OpenReadAsync(row.ArtifactKey, row.Sha256, row.SizeBytes, cancellationToken);
+        return await FloatMatrixFile.ReadAsync(stream, words, width, cancellationToken);
+    }
+
+    private async Task StoreAsync(string baseModelSha256, string wordsSha256, float[] outputs, int words, int width, CancellationToken cancellationToken)
+    {
+        StoredArtifact stored;
+        await using (var write = artifacts.BeginWrite($"word-vectors/{baseModelSha256}/{wordsSha256}.f32"))
+        {
+            await FloatMatrixFile.WriteAsync(write, outputs, words, width, cancellationToken);
+            stored = await write.CommitAsync(cancellationToken);
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
+        var previous = await db.WordVectorSets.FirstOrDefaultAsync(w => w.BaseModelSha256 == baseModelSha256 && w.WordsSha256 == wordsSha256, cancellationToken);
+        if (previous is not null)
+        {
+            // A set whose file went missing: the same key, rewritten.
+            db.WordVectorSets.Remove(previous);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        db.WordVectorSets.Add(new WordVectorSet
+        {
+            BaseModelSha256 = baseModelSha256,
+            WordsSha256 = wordsSha256,
+            Words = words,
+            Width = width,
+            ArtifactKey = stored.Key,
+            Sha256 = stored.Sha256,
+            SizeBytes = stored.SizeBytes,
+            CreatedAt = clock.GetUtcNow(),
+        });
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // Another process stored the same set at the same moment; theirs and ours are the same floats.
+        }
+    }
+
+    private static string Identity(string recipe, IEnumerable<string> words) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(recipe + "\n" + string.Join('\n', words))));
 
     private async Task<(PretrainedWordVectors Vectors, bool Computed)> FromVersionAsync(string source, ModelReference reference, CancellationToken cancellationToken)
     {
@@ -111,6 +185,5 @@ public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache
         [.. PretrainedWordVectors.WholeWords(BuiltInBaseModels.MiniLm.LoadTokenizer().Vocabulary).Select(w => w.Word)]);
 
     /// <summary>What identifies <see cref="VersionWords"/> as texts in <see cref="TeacherOutputCache"/>.</summary>
-    private static readonly Lazy<string> VersionWordsIdentity = new(() =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("word list\n" + string.Join('\n', VersionWords.Value)))));
+    private static readonly Lazy<string> VersionWordsIdentity = new(() => Identity("word list", VersionWords.Value));
 }

@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.ML.OnnxRuntime;
@@ -31,8 +29,6 @@ public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactSto
     /// <summary>Texts per ONNX Runtime run: large enough to keep the cores busy, small enough to bound padding.</summary>
     internal const int BatchSize = 64;
 
-    private const int HeaderBytes = 8;
-
     /// <summary>The teacher's logits over <paramref name="texts"/> (a dataset's rows in stored order, or a transfer set).</summary>
     /// <param name="teacher">The teacher version; it must have an ONNX artifact.</param>
     /// <param name="textsSha256">What identifies the texts: the dataset's SHA-256, or a transfer set's <see cref="TransferSet.Identity"/>.</param>
@@ -58,7 +54,7 @@ public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactSto
             if (cached is not null && cached.Rows == texts.Count && artifacts.Exists(cached.ArtifactKey))
             {
                 await using var stream = await artifacts.OpenReadAsync(cached.ArtifactKey, cached.Sha256, cached.SizeBytes, cancellationToken);
-                var logits = await ReadAsync(stream, cached.Rows, cached.Labels, cancellationToken);
+                var logits = await FloatMatrixFile.ReadAsync(stream, cached.Rows, cached.Labels, cancellationToken);
                 return new DatasetTeacherOutputs(logits, cached.Rows, cached.Labels, true, clock.Elapsed.TotalSeconds);
             }
         }
@@ -127,11 +123,7 @@ public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactSto
         StoredArtifact stored;
         await using (var write = artifacts.BeginWrite($"distillation/{teacherSha256}/{datasetSha256}.logits"))
         {
-            var header = new byte[HeaderBytes];
-            BinaryPrimitives.WriteInt32LittleEndian(header, rows);
-            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), labels);
-            await write.WriteAsync(header, cancellationToken);
-            await write.WriteAsync(ToLittleEndianBytes(logits), cancellationToken);
+            await FloatMatrixFile.WriteAsync(write, logits, rows, labels, cancellationToken);
             stored = await write.CommitAsync(cancellationToken);
         }
 
@@ -164,37 +156,5 @@ public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactSto
         {
             // Another job stored the same outputs at the same moment; theirs and ours are the same floats.
         }
-    }
-
-    private static byte[] ToLittleEndianBytes(float[] values)
-    {
-        var bytes = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
-        if (!BitConverter.IsLittleEndian)
-        {
-            var words = MemoryMarshal.Cast<byte, int>(bytes.AsSpan());
-            BinaryPrimitives.ReverseEndianness(words, words);
-        }
-
-        return bytes;
-    }
-
-    private static async Task<float[]> ReadAsync(Stream stream, int rows, int labels, CancellationToken cancellationToken)
-    {
-        var header = new byte[HeaderBytes];
-        await stream.ReadExactlyAsync(header, cancellationToken);
-        if (BinaryPrimitives.ReadInt32LittleEndian(header) != rows || BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(4)) != labels)
-        {
-            throw new InvalidDataException("The cached teacher outputs do not have the shape their row records.");
-        }
-
-        var bytes = new byte[checked(rows * labels * sizeof(float))];
-        await stream.ReadExactlyAsync(bytes, cancellationToken);
-        if (!BitConverter.IsLittleEndian)
-        {
-            var words = MemoryMarshal.Cast<byte, int>(bytes.AsSpan());
-            BinaryPrimitives.ReverseEndianness(words, words);
-        }
-
-        return MemoryMarshal.Cast<byte, float>(bytes.AsSpan()).ToArray();
     }
 }

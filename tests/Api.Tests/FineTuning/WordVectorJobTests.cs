@@ -6,8 +6,9 @@ namespace TextClassification.Api.Tests.FineTuning;
 
 /// <summary>
 /// The <c>word_vectors</c> hyperparameter through the jobs API: MiniLM's word vectors are computed for the first job,
-/// kept for the next, and the published bag answers for words its training data never had; a registered version's
-/// logits over the words are computed once and kept in the artifact store.
+/// kept for the next (in memory, and its outputs over its words in the artifact store), and the published bag answers
+/// for words its training data never had; a registered version's logits over the words are computed once and kept in
+/// the artifact store.
 /// </summary>
 public sealed class WordVectorJobTests(SqliteServiceFixture service) : IClassFixture<SqliteServiceFixture>
 {
@@ -36,6 +37,16 @@ public sealed class WordVectorJobTests(SqliteServiceFixture service) : IClassFix
         Assert.Null(plain.WordVectors);
         // The same seed and vectors, whether computed or kept: the same model.
         Assert.Equal(first.Job["metrics"]!.ToJsonString(), second.Job["metrics"]!.ToJsonString());
+
+        // Another source's vectors take the process's one kept set; MiniLM's outputs over its words are then read back
+        // from the artifact store, as a job in a child process of its own or after a restart reads them, and train the
+        // same model again.
+        var (evictingVersion, _) = await TrainAsync(dataset, "evicting-source", new { epochs = 2, seed = 5 });
+        var evicting = await TrainAsync(dataset, "evicted", new { epochs = 2, seed = 3, word_vectors = $"evicting-source:{evictingVersion["result"]!["version"]}" });
+        Assert.True((bool)evicting.WordVectors!["data"]!["computed"]!);
+        var readBack = await TrainAsync(dataset, "word-vectors", hyperparameters);
+        Assert.False((bool)readBack.WordVectors!["data"]!["computed"]!);
+        Assert.Equal(first.Job["metrics"]!.ToJsonString(), readBack.Job["metrics"]!.ToJsonString());
 
         // Words none of the training texts has, three per label, chosen as a user would before seeing any answer. The
         // bag without vectors has only their character n-grams and gives every one the same label; the bag with them

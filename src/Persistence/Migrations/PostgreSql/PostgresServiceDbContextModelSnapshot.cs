@@ -820,6 +820,58 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                     b.ToTable("base_models", (string)null);
                 });
 
+            modelBuilder.Entity("TextClassification.Persistence.Entities.WordVectorSet", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("ArtifactKey")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("character varying(512)");
+
+                    b.Property<string>("BaseModelSha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("Width")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("Words")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("WordsSha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BaseModelSha256", "WordsSha256")
+                        .IsUnique();
+
+                    b.ToTable("word_vector_sets", (string)null);
+                });
+
             modelBuilder.Entity("TextClassification.Persistence.Entities.JobCheckpoint", b =>
                 {
                     b.HasOne("TextClassification.Persistence.Entities.FineTuningJob", null)

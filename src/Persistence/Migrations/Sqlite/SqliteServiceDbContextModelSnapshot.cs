@@ -785,6 +785,54 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                     b.ToTable("base_models", (string)null);
                 });
 
+            modelBuilder.Entity("TextClassification.Persistence.Entities.WordVectorSet", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ArtifactKey")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BaseModelSha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Width")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Words")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("WordsSha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BaseModelSha256", "WordsSha256")
+                        .IsUnique();
+
+                    b.ToTable("word_vector_sets", (string)null);
+                });
+
             modelBuilder.Entity("TextClassification.Persistence.Entities.JobCheckpoint", b =>
                 {
                     b.HasOne("TextClassification.Persistence.Entities.FineTuningJob", null)
