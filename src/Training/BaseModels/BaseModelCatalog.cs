@@ -220,7 +220,7 @@ public sealed partial class BaseModelCatalog(
     }
 
     /// <summary>
-    /// Deletes the uploaded base model <paramref name="id"/> and its files. Refused while a queued or running job
+    /// Deletes the uploaded base model <paramref name="id"/>, its files and the word-vector outputs computed from it. Refused while a queued or running job
     /// starts from it or takes its word vectors from it, or a registered model version was fine-tuned from it (its lineage, and any job that continues
     /// from it, name the encoder); built-in encoders cannot be deleted.
     /// </summary>
@@ -252,11 +252,20 @@ public sealed partial class BaseModelCatalog(
             throw new BaseModelInUseException($"{id} cannot be deleted: {why}.", dependents);
         }
 
+        // What was computed from its weights goes with it (unless another upload has the very same weights).
+        var derived = await db.BaseModels.AnyAsync(m => m.Id != id && m.WeightsSha256 == row.WeightsSha256, cancellationToken)
+            ? []
+            : await db.WordVectorSets.Where(w => w.BaseModelSha256 == row.WeightsSha256).ToListAsync(cancellationToken);
+        db.WordVectorSets.RemoveRange(derived);
         db.BaseModels.Remove(row);
         await db.SaveChangesAsync(cancellationToken);
-        // The row is gone first: a crash before the files go leaves unreferenced files, never a row without them.
+        // The rows are gone first: a crash before the files go leaves unreferenced files, never a row without them.
         artifacts.Delete(row.WeightsArtifactKey);
         artifacts.Delete(row.VocabularyArtifactKey);
+        foreach (var set in derived)
+        {
+            artifacts.Delete(set.ArtifactKey);
+        }
     }
 
     private async Task ThrowIfTakenAsync(string id, CancellationToken cancellationToken)

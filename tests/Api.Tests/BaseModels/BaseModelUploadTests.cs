@@ -121,6 +121,11 @@ public sealed class BaseModelUploadTests(SqliteServiceFixture service) : IClassF
         var inUse = await (await Client.DeleteAsync("/v1/base-models/tiny-bert")).ReadProblemAsync(HttpStatusCode.Conflict);
         Assert.Contains($"tiny-intents:{version}", inUse.AllText(), StringComparison.Ordinal);
 
+        // A bag that took its word vectors from the encoder leaves the encoder's outputs over its words in the store.
+        var shortBag = await JobsApi.CreateAsync(Client, new { training_dataset_id = dataset, model = "tiny-vectors", hyperparameters = new { epochs = 1, word_vectors = "tiny-bert" } });
+        Assert.Equal("succeeded", (string)(await JobsApi.WaitForEndAsync(Client, (string)shortBag["id"]!, TimeSpan.FromMinutes(3)))["status"]!);
+        Assert.NotEmpty(StoredWordVectorFiles());
+
         // An n-gram bag taking its word vectors from the encoder needs it until it ends (long enough to be asked).
         var bag = await JobsApi.CreateAsync(Client, new
         {
@@ -141,6 +146,7 @@ public sealed class BaseModelUploadTests(SqliteServiceFixture service) : IClassF
         Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync("/v1/base-models/tiny-bert")).StatusCode);
         await (await Client.GetAsync("/v1/base-models/tiny-bert")).ReadProblemAsync(HttpStatusCode.NotFound);
         Assert.Empty(StoredFiles("tiny-bert"));
+        Assert.Empty(StoredWordVectorFiles());
         var audit = await (await Client.GetAsync("/v1/audit?resource_type=base_model&resource_id=tiny-bert")).ReadJsonAsync(HttpStatusCode.OK);
         var actions = audit["data"]!.AsArray().Where(e => (string)e!["resource_id"]! == "tiny-bert").Select(e => (string)e!["action"]!).ToList();
         Assert.Contains("base_model.upload", actions);
@@ -312,6 +318,13 @@ public sealed class BaseModelUploadTests(SqliteServiceFixture service) : IClassF
         Assert.Empty(StoredFiles(id));
         string uploads = Path.Combine(service.DataDirectory, "uploads");
         Assert.Empty(Directory.Exists(uploads) ? Directory.EnumerateFileSystemEntries(uploads) : []);
+    }
+
+    /// <summary>Word-vector outputs of uploaded encoders (this class uploads no other that is used for them).</summary>
+    private List<string> StoredWordVectorFiles()
+    {
+        string directory = Path.Combine(service.DataDirectory, "artifacts", "word-vectors");
+        return Directory.Exists(directory) ? Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).ToList() : [];
     }
 
     private IEnumerable<string> StoredFiles(string id)
