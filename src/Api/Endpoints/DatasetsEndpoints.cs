@@ -10,6 +10,7 @@ using TextClassification.Api.Security;
 using TextClassification.Persistence;
 using TextClassification.Persistence.Artifacts;
 using TextClassification.Persistence.Entities;
+using TextClassification.Training.Distillation;
 using TextClassification.Training.Data;
 using TextClassification.Training.Loop;
 
@@ -108,7 +109,7 @@ internal static partial class DatasetsEndpoints
         group.MapDelete("/{id}", DeleteDataset)
             .WithName("DeleteDataset")
             .WithSummary("Delete a dataset and its stored file")
-            .WithDescription("Refused with 409 while a queued or running fine-tuning job uses the dataset.")
+            .WithDescription("Refused with 409 while a queued or running fine-tuning job uses the dataset. Teacher outputs kept for its rows go with it.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .WithParameterExample("id", "The dataset id.", Examples.Dataset.Id);
@@ -302,10 +303,18 @@ internal static partial class DatasetsEndpoints
             throw new ResourceConflictException($"Dataset '{id}' is used by fine-tuning job '{activeJob}', which is queued or running; cancel it or wait for it to finish.");
         }
 
+        // A teacher's logits over these rows are of no use once the rows are gone.
+        var teacherOutputs = await StoredTeacherOutputs.ComputedOverAsync(db, dataset, cancellationToken);
+        db.TeacherOutputs.RemoveRange(teacherOutputs);
         db.Datasets.Remove(dataset);
         audit.Add(AuditLog.Actions.DatasetDelete, AuditLog.Resources.Dataset, id, new() { ["name"] = dataset.Name, ["sha256"] = dataset.Sha256 });
         await db.SaveChangesAsync(cancellationToken);
         artifacts.Delete(dataset.ArtifactKey);
+        foreach (var outputs in teacherOutputs)
+        {
+            artifacts.Delete(outputs.ArtifactKey);
+        }
+
         LogDeleted(logger, id);
         return TypedResults.NoContent();
     }

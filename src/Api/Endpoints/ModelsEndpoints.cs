@@ -8,6 +8,7 @@ using TextClassification.Inference.Registry;
 using TextClassification.Persistence;
 using TextClassification.Persistence.Artifacts;
 using TextClassification.Persistence.Entities;
+using TextClassification.Training.Distillation;
 using TextClassification.Training.Jobs;
 
 namespace TextClassification.Api.Endpoints;
@@ -62,7 +63,7 @@ internal static class ModelsEndpoints
             .WithName("DeleteModelVersion")
             .RequireScope(ApiScopes.TrainPolicy)
             .WithSummary("Delete a model version and its files")
-            .WithDescription("Refused with 409 while an alias points at the version or a queued or running job starts from it, distils from it or takes its word vectors from it.")
+            .WithDescription("Refused with 409 while an alias points at the version or a queued or running job starts from it, distils from it or takes its word vectors from it. The outputs kept from it as a teacher go with it.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .WithParameterExample("name", "The model name.", Examples.Model.Name)
@@ -176,6 +177,8 @@ internal static class ModelsEndpoints
                 $"{readers.Count} queued or running fine-tuning job(s) start from {reference}, are taught by it or take their word vectors from it ({string.Join(", ", readers)}); cancel them or wait for them to end.");
         }
 
+        var teacherOutputs = await StoredTeacherOutputs.ComputedByAsync(db, row, cancellationToken);
+        db.TeacherOutputs.RemoveRange(teacherOutputs);
         db.ModelVersions.Remove(row);
         audit.Add(AuditLog.Actions.ModelVersionDelete, AuditLog.Resources.ModelVersion, reference, new() { ["job_id"] = row.JobId });
         try
@@ -189,7 +192,7 @@ internal static class ModelsEndpoints
         }
 
         registry.Unload(name, version);
-        foreach (var key in new[] { row.OnnxArtifactKey, row.QuantizedOnnxArtifactKey, row.CheckpointArtifactKey })
+        foreach (var key in new[] { row.OnnxArtifactKey, row.QuantizedOnnxArtifactKey, row.CheckpointArtifactKey }.Concat(teacherOutputs.Select(t => t.ArtifactKey)))
         {
             if (key is not null)
             {

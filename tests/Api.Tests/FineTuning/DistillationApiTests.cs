@@ -55,6 +55,27 @@ public abstract class DistillationApiTests<TFixture>(TFixture service) : IClassF
         string otherTeacher = await TrainTeacherAsync(labelled, seed: 2);
         var fourth = await TrainStudentAsync(new { training_dataset_id = labelled, distill_from = otherTeacher });
         Assert.Equal(new (string?, bool)[] { (labelled, false) }, fourth.TeacherOutputs);
+
+        // Deleting a dataset or a teacher deletes the outputs kept for it (nothing could read them again), and only those.
+        string otherDataSha256 = (string)(await (await Client.GetAsync($"/v1/datasets/{otherData}")).ReadJsonAsync(HttpStatusCode.OK))["sha256"]!;
+        var otherTeacherVersion = await (await Client.GetAsync($"/v1/models/{otherTeacher.Replace(":", "/versions/", StringComparison.Ordinal)}")).ReadJsonAsync(HttpStatusCode.OK);
+        string otherTeacherSha256 = (string)otherTeacherVersion["artifacts"]!.AsArray().Single(a => (string)a!["variant"]! == "float32")!["sha256"]!;
+        int before = StoredTeacherOutputFiles().Count;
+        Assert.Single(StoredTeacherOutputFiles(), f => f.Contains(otherDataSha256, StringComparison.Ordinal));
+        Assert.Single(StoredTeacherOutputFiles(), f => f.Contains(otherTeacherSha256, StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync($"/v1/datasets/{otherData}")).StatusCode);
+        Assert.DoesNotContain(StoredTeacherOutputFiles(), f => f.Contains(otherDataSha256, StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteAsync($"/v1/models/{otherTeacher.Replace(":", "/versions/", StringComparison.Ordinal)}")).StatusCode);
+        Assert.DoesNotContain(StoredTeacherOutputFiles(), f => f.Contains(otherTeacherSha256, StringComparison.Ordinal));
+        Assert.Equal(before - 2, StoredTeacherOutputFiles().Count);
+        var again = await TrainStudentAsync(new { training_dataset_id = labelled, distill_from = teacher });
+        Assert.Equal(new (string?, bool)[] { (labelled, true) }, again.TeacherOutputs);
+    }
+
+    private List<string> StoredTeacherOutputFiles()
+    {
+        string directory = Path.Combine(service.DataDirectory, "artifacts", "distillation");
+        return Directory.Exists(directory) ? Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).ToList() : [];
     }
 
     [Fact]
