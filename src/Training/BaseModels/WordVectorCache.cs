@@ -90,45 +90,23 @@ public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache
         return await FloatMatrixFile.ReadAsync(stream, words, width, cancellationToken);
     }
 
-    private async Task StoreAsync(string baseModelSha256, string wordsSha256, float[] outputs, int words, int width, CancellationToken cancellationToken)
-    {
-        StoredArtifact stored;
-        await using (var write = artifacts.BeginWrite($"word-vectors/{baseModelSha256}/{wordsSha256}.f32"))
-        {
-            await FloatMatrixFile.WriteAsync(write, outputs, words, width, cancellationToken);
-            stored = await write.CommitAsync(cancellationToken);
-        }
-
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
-        var previous = await db.WordVectorSets.FirstOrDefaultAsync(w => w.BaseModelSha256 == baseModelSha256 && w.WordsSha256 == wordsSha256, cancellationToken);
-        if (previous is not null)
-        {
-            // A set whose file went missing: the same key, rewritten.
-            db.WordVectorSets.Remove(previous);
-            await db.SaveChangesAsync(cancellationToken);
-        }
-
-        db.WordVectorSets.Add(new WordVectorSet
-        {
-            BaseModelSha256 = baseModelSha256,
-            WordsSha256 = wordsSha256,
-            Words = words,
-            Width = width,
-            ArtifactKey = stored.Key,
-            Sha256 = stored.Sha256,
-            SizeBytes = stored.SizeBytes,
-            CreatedAt = clock.GetUtcNow(),
-        });
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException)
-        {
-            // Another process stored the same set at the same moment; theirs and ours are the same floats.
-        }
-    }
+    private Task StoreAsync(string baseModelSha256, string wordsSha256, float[] outputs, int words, int width, CancellationToken cancellationToken) =>
+        CachedMatrices.SaveAsync(
+            artifacts, scopes, $"word-vectors/{baseModelSha256}/{wordsSha256}.f32", outputs, words, width,
+            db => db.WordVectorSets,
+            w => w.BaseModelSha256 == baseModelSha256 && w.WordsSha256 == wordsSha256,
+            stored => new WordVectorSet
+            {
+                BaseModelSha256 = baseModelSha256,
+                WordsSha256 = wordsSha256,
+                Words = words,
+                Width = width,
+                ArtifactKey = stored.Key,
+                Sha256 = stored.Sha256,
+                SizeBytes = stored.SizeBytes,
+                CreatedAt = clock.GetUtcNow(),
+            },
+            cancellationToken);
 
     private static string Identity(string recipe, IEnumerable<string> words) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(recipe + "\n" + string.Join('\n', words))));

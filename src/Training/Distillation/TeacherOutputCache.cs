@@ -118,43 +118,21 @@ public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactSto
         }
     }
 
-    private async Task StoreAsync(string teacherSha256, string datasetSha256, float[] logits, int rows, int labels, CancellationToken cancellationToken)
-    {
-        StoredArtifact stored;
-        await using (var write = artifacts.BeginWrite($"distillation/{teacherSha256}/{datasetSha256}.logits"))
-        {
-            await FloatMatrixFile.WriteAsync(write, logits, rows, labels, cancellationToken);
-            stored = await write.CommitAsync(cancellationToken);
-        }
-
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
-        var previous = await db.TeacherOutputs.FirstOrDefaultAsync(t => t.TeacherOnnxSha256 == teacherSha256 && t.DatasetSha256 == datasetSha256, cancellationToken);
-        if (previous is not null)
-        {
-            // Outputs whose file went missing (or another job's, written meanwhile): the same key, rewritten.
-            db.TeacherOutputs.Remove(previous);
-            await db.SaveChangesAsync(cancellationToken);
-        }
-
-        db.TeacherOutputs.Add(new TeacherOutputs
-        {
-            TeacherOnnxSha256 = teacherSha256,
-            DatasetSha256 = datasetSha256,
-            Rows = rows,
-            Labels = labels,
-            ArtifactKey = stored.Key,
-            Sha256 = stored.Sha256,
-            SizeBytes = stored.SizeBytes,
-            CreatedAt = clock.GetUtcNow(),
-        });
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException)
-        {
-            // Another job stored the same outputs at the same moment; theirs and ours are the same floats.
-        }
-    }
+    private Task StoreAsync(string teacherSha256, string datasetSha256, float[] logits, int rows, int labels, CancellationToken cancellationToken) =>
+        CachedMatrices.SaveAsync(
+            artifacts, scopes, $"distillation/{teacherSha256}/{datasetSha256}.logits", logits, rows, labels,
+            db => db.TeacherOutputs,
+            t => t.TeacherOnnxSha256 == teacherSha256 && t.DatasetSha256 == datasetSha256,
+            stored => new TeacherOutputs
+            {
+                TeacherOnnxSha256 = teacherSha256,
+                DatasetSha256 = datasetSha256,
+                Rows = rows,
+                Labels = labels,
+                ArtifactKey = stored.Key,
+                Sha256 = stored.Sha256,
+                SizeBytes = stored.SizeBytes,
+                CreatedAt = clock.GetUtcNow(),
+            },
+            cancellationToken);
 }
