@@ -5,7 +5,7 @@ namespace TextClassification.Persistence.Artifacts;
 /// <summary>The artifact keys the database refers to: what must never be collected, and what a backup must hold.</summary>
 internal static class ArtifactReferences
 {
-    /// <summary>Every artifact key a row holds: datasets, retained checkpoints, model versions, sweep trials' pending versions, uploaded base models and cached teacher outputs.</summary>
+    /// <summary>Every artifact key a row holds: datasets, retained checkpoints, model versions, sweep trials' pending versions, uploaded base models, cached teacher outputs and base models' stored word outputs.</summary>
     public static async Task<HashSet<string>> ReadAsync(ServiceDbContext db, CancellationToken cancellationToken)
     {
         var keys = new HashSet<string>(StringComparer.Ordinal);

@@ -12,9 +12,9 @@ internal sealed class WordVectorSetConfiguration : IEntityTypeConfiguration<Word
         builder.HasKey(w => w.Id);
         builder.Property(w => w.Id).ValueGeneratedOnAdd();
         builder.Property(w => w.BaseModelSha256).HasMaxLength(64).IsOrdinalText();
-        builder.Property(w => w.WordsSha256).HasMaxLength(64).IsOrdinalText();
+        builder.Property(w => w.SettingsSha256).HasMaxLength(64).IsOrdinalText();
         builder.Property(w => w.ArtifactKey).HasMaxLength(512);
         builder.Property(w => w.Sha256).HasMaxLength(64);
-        builder.HasIndex(w => new { w.BaseModelSha256, w.WordsSha256 }).IsUnique();
+        builder.HasIndex(w => new { w.BaseModelSha256, w.SettingsSha256 }).IsUnique();
     }
 }

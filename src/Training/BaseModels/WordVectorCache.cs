@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using TextClassification.Persistence;
@@ -29,7 +30,7 @@ namespace TextClassification.Training.BaseModels;
 /// </remarks>
 public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache classifierOutputs, IServiceScopeFactory scopes, IArtifactStore artifacts, TimeProvider clock)
 {
-    /// <summary>Names how a base model's stored outputs were made; part of what identifies them (<see cref="WordVectorSet.WordsSha256"/>).</summary>
+    /// <summary>Names how a base model's stored outputs were made; part of what identifies them (<see cref="WordVectorSet.SettingsSha256"/>).</summary>
     private const string PooledOutputsRecipe = "pooled output of [CLS] word [SEP], every layer, eval mode";
 
     private readonly SemaphoreSlim gate = new(1, 1);
@@ -56,9 +57,11 @@ public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache
         {
             var encoder = await catalog.LoadAsync(source, cancellationToken);
             string[] words = [.. PretrainedWordVectors.WholeWords(encoder.Tokenizer.Vocabulary).Select(w => w.Word)];
-            string wordsSha256 = Identity(PooledOutputsRecipe, words);
+            // Everything besides the weights that decides the outputs: the same weights uploaded with another pooling,
+            // or another vocabulary, must not read this set.
+            string settingsSha256 = Identity(PooledOutputsRecipe, [JsonSerializer.Serialize(encoder.Config), encoder.Tokenizer.ToJson()]);
             int width = encoder.Config.HiddenSize;
-            if (await ReadStoredAsync(description.Sha256, wordsSha256, words.Length, width, cancellationToken) is { } stored)
+            if (await ReadStoredAsync(description.Sha256, settingsSha256, words.Length, width, cancellationToken) is { } stored)
             {
                 return (PretrainedWordVectors.FromPooledWordOutputs(source, words, stored, width), false);
             }
@@ -70,35 +73,44 @@ public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache
                 TaskCreationOptions.LongRunning,
                 TaskScheduler.Default);
             // Stored before the vectors are made of them: that centres and scales the array in place.
-            await StoreAsync(description.Sha256, wordsSha256, outputs, words.Length, width, cancellationToken);
+            await StoreAsync(description.Sha256, settingsSha256, outputs, words.Length, width, cancellationToken);
             return (PretrainedWordVectors.FromPooledWordOutputs(source, computedWords, outputs, width), true);
         }, cancellationToken);
     }
 
-    private async Task<float[]?> ReadStoredAsync(string baseModelSha256, string wordsSha256, int words, int width, CancellationToken cancellationToken)
+    private async Task<float[]?> ReadStoredAsync(string baseModelSha256, string settingsSha256, int words, int width, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
         var row = await db.WordVectorSets.AsNoTracking()
-            .FirstOrDefaultAsync(w => w.BaseModelSha256 == baseModelSha256 && w.WordsSha256 == wordsSha256, cancellationToken);
+            .FirstOrDefaultAsync(w => w.BaseModelSha256 == baseModelSha256 && w.SettingsSha256 == settingsSha256, cancellationToken);
         if (row is null || row.Words != words || row.Width != width || !artifacts.Exists(row.ArtifactKey))
         {
             return null;
         }
 
-        await using var stream = await artifacts.OpenReadAsync(row.ArtifactKey, row.Sha256, row.SizeBytes, cancellationToken);
-        return await FloatMatrixFile.ReadAsync(stream, words, width, cancellationToken);
+        try
+        {
+            await using var stream = await artifacts.OpenReadAsync(row.ArtifactKey, row.Sha256, row.SizeBytes, cancellationToken);
+            return await FloatMatrixFile.ReadAsync(stream, words, width, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            // A file that does not match its row (two processes that stored the set at once and computed it on
+            // different hardware, or damage): computed again, and the row replaced.
+            return null;
+        }
     }
 
-    private Task StoreAsync(string baseModelSha256, string wordsSha256, float[] outputs, int words, int width, CancellationToken cancellationToken) =>
+    private Task StoreAsync(string baseModelSha256, string settingsSha256, float[] outputs, int words, int width, CancellationToken cancellationToken) =>
         CachedMatrices.SaveAsync(
-            artifacts, scopes, $"word-vectors/{baseModelSha256}/{wordsSha256}.f32", outputs, words, width,
+            artifacts, scopes, $"word-vectors/{baseModelSha256}/{settingsSha256}.f32", outputs, words, width,
             db => db.WordVectorSets,
-            w => w.BaseModelSha256 == baseModelSha256 && w.WordsSha256 == wordsSha256,
+            w => w.BaseModelSha256 == baseModelSha256 && w.SettingsSha256 == settingsSha256,
             stored => new WordVectorSet
             {
                 BaseModelSha256 = baseModelSha256,
-                WordsSha256 = wordsSha256,
+                SettingsSha256 = settingsSha256,
                 Words = words,
                 Width = width,
                 ArtifactKey = stored.Key,

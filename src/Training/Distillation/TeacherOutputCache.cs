@@ -53,9 +53,17 @@ public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactSto
                 .FirstOrDefaultAsync(t => t.TeacherOnnxSha256 == teacher.OnnxSha256 && t.DatasetSha256 == textsSha256, cancellationToken);
             if (cached is not null && cached.Rows == texts.Count && artifacts.Exists(cached.ArtifactKey))
             {
-                await using var stream = await artifacts.OpenReadAsync(cached.ArtifactKey, cached.Sha256, cached.SizeBytes, cancellationToken);
-                var logits = await FloatMatrixFile.ReadAsync(stream, cached.Rows, cached.Labels, cancellationToken);
-                return new DatasetTeacherOutputs(logits, cached.Rows, cached.Labels, true, clock.Elapsed.TotalSeconds);
+                try
+                {
+                    await using var stream = await artifacts.OpenReadAsync(cached.ArtifactKey, cached.Sha256, cached.SizeBytes, cancellationToken);
+                    var logits = await FloatMatrixFile.ReadAsync(stream, cached.Rows, cached.Labels, cancellationToken);
+                    return new DatasetTeacherOutputs(logits, cached.Rows, cached.Labels, true, clock.Elapsed.TotalSeconds);
+                }
+                catch (Exception e) when (e is IOException or InvalidDataException)
+                {
+                    // A file that does not match its row (two jobs that stored the outputs at once and computed them on
+                    // different hardware, or damage): scored again below, and the row replaced.
+                }
             }
         }
 

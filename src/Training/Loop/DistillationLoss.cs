@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using TextClassification.Training.Models;
 
 namespace TextClassification.Training.Loop;
 
@@ -63,7 +64,8 @@ public static class DistillationLoss
             var ce = nn.functional.cross_entropy(studentLogits, targets, weight: classWeights, ignore_index: NoLabel,
                 reduction: nn.Reduction.Sum, label_smoothing: labelSmoothing);
             using var ceWeight = (1 - alpha).ToScalar();
-            loss = loss.add(ce, ceWeight);
+            // Multiplied, then added: add's own alpha would fuse the two and round once, not as the loss always has.
+            loss = loss.add(ce.mul(ceWeight), TorchScalars.One);
         }
 
         using var rowCount = rows.ToScalar();

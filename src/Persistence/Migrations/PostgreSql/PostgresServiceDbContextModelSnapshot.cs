@@ -843,6 +843,13 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<string>("SettingsSha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
                     b.Property<string>("Sha256")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -857,16 +864,9 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                     b.Property<int>("Words")
                         .HasColumnType("integer");
 
-                    b.Property<string>("WordsSha256")
-                        .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
-                        .UseCollation("C")
-                        .HasAnnotation("TextClassification:OrdinalText", true);
-
                     b.HasKey("Id");
 
-                    b.HasIndex("BaseModelSha256", "WordsSha256")
+                    b.HasIndex("BaseModelSha256", "SettingsSha256")
                         .IsUnique();
 
                     b.ToTable("word_vector_sets", (string)null);

@@ -805,6 +805,12 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("SettingsSha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasAnnotation("TextClassification:OrdinalText", true);
+
                     b.Property<string>("Sha256")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -819,15 +825,9 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                     b.Property<int>("Words")
                         .HasColumnType("INTEGER");
 
-                    b.Property<string>("WordsSha256")
-                        .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT")
-                        .HasAnnotation("TextClassification:OrdinalText", true);
-
                     b.HasKey("Id");
 
-                    b.HasIndex("BaseModelSha256", "WordsSha256")
+                    b.HasIndex("BaseModelSha256", "SettingsSha256")
                         .IsUnique();
 
                     b.ToTable("word_vector_sets", (string)null);

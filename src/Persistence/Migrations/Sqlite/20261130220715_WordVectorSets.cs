@@ -17,7 +17,7 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                     Id = table.Column<long>(type: "INTEGER", nullable: false)
                         .Annotation("Sqlite:Autoincrement", true),
                     BaseModelSha256 = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
-                    WordsSha256 = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    SettingsSha256 = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
                     Words = table.Column<int>(type: "INTEGER", nullable: false),
                     Width = table.Column<int>(type: "INTEGER", nullable: false),
                     ArtifactKey = table.Column<string>(type: "TEXT", maxLength: 512, nullable: false),
@@ -31,9 +31,9 @@ namespace TextClassification.Persistence.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateIndex(
-                name: "IX_word_vector_sets_BaseModelSha256_WordsSha256",
+                name: "IX_word_vector_sets_BaseModelSha256_SettingsSha256",
                 table: "word_vector_sets",
-                columns: new[] { "BaseModelSha256", "WordsSha256" },
+                columns: new[] { "BaseModelSha256", "SettingsSha256" },
                 unique: true);
         }
 

@@ -19,7 +19,7 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                     Id = table.Column<long>(type: "bigint", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     BaseModelSha256 = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false, collation: "C"),
-                    WordsSha256 = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false, collation: "C"),
+                    SettingsSha256 = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false, collation: "C"),
                     Words = table.Column<int>(type: "integer", nullable: false),
                     Width = table.Column<int>(type: "integer", nullable: false),
                     ArtifactKey = table.Column<string>(type: "character varying(512)", maxLength: 512, nullable: false),
@@ -33,9 +33,9 @@ namespace TextClassification.Persistence.Migrations.PostgreSql
                 });
 
             migrationBuilder.CreateIndex(
-                name: "IX_word_vector_sets_BaseModelSha256_WordsSha256",
+                name: "IX_word_vector_sets_BaseModelSha256_SettingsSha256",
                 table: "word_vector_sets",
-                columns: new[] { "BaseModelSha256", "WordsSha256" },
+                columns: new[] { "BaseModelSha256", "SettingsSha256" },
                 unique: true);
         }
 
