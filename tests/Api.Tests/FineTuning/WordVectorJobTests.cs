@@ -48,6 +48,17 @@ public sealed class WordVectorJobTests(SqliteServiceFixture service) : IClassFix
         Assert.False((bool)readBack.WordVectors!["data"]!["computed"]!);
         Assert.Equal(first.Job["metrics"]!.ToJsonString(), readBack.Job["metrics"]!.ToJsonString());
 
+        // A stored file that no longer matches its record (damage, or two processes that stored it at once) is computed
+        // again, not a failure of every later job.
+        string stored = Assert.Single(Directory.GetFiles(Path.Combine(service.DataDirectory, "artifacts", "word-vectors"), "*", SearchOption.AllDirectories));
+        var bytes = await File.ReadAllBytesAsync(stored);
+        bytes[^1] ^= 0xFF;
+        await File.WriteAllBytesAsync(stored, bytes);
+        await TrainAsync(dataset, "evicted", new { epochs = 2, seed = 3, word_vectors = $"evicting-source:{evictingVersion["result"]!["version"]}" });
+        var recomputed = await TrainAsync(dataset, "word-vectors", hyperparameters);
+        Assert.True((bool)recomputed.WordVectors!["data"]!["computed"]!);
+        Assert.Equal(first.Job["metrics"]!.ToJsonString(), recomputed.Job["metrics"]!.ToJsonString());
+
         // Words none of the training texts has, three per label, chosen as a user would before seeing any answer. The
         // bag without vectors has only their character n-grams and gives every one the same label; the bag with them
         // places more (5 of 12 when written: four keywords per label teach the projection little, CLINC150's
