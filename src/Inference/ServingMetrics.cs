@@ -70,6 +70,13 @@ public sealed class ServingMetrics
         public Histogram.Child QueueDuration { get; }
 
         public Histogram.Child ComputeDuration { get; }
+
+        /// <summary>One ONNX Runtime run of <paramref name="texts"/> texts that started at <paramref name="startedTimestamp"/> (<see cref="System.Diagnostics.Stopwatch"/> ticks).</summary>
+        public void ObserveRun(int texts, long startedTimestamp)
+        {
+            BatchSize.Observe(texts);
+            ComputeDuration.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds);
+        }
     }
 
     public ServingMetrics()

@@ -96,8 +96,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
             long started = Stopwatch.GetTimestamp();
             var result = session.Run(texts);
             metrics.QueueDuration.Observe(0);
-            metrics.BatchSize.Observe(texts.Count);
-            metrics.ComputeDuration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            metrics.ObserveRun(texts.Count, started);
             return result.Logits;
         }
         finally
@@ -298,8 +297,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
                 session.Release();
             }
 
-            metrics.BatchSize.Observe(texts.Count);
-            metrics.ComputeDuration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            metrics.ObserveRun(texts.Count, started);
             int labels = session.LabelCount;
             int row = 0;
             foreach (var chunk in batch)

@@ -110,8 +110,7 @@ public sealed class LoadedModel
             int count = Math.Min(MaxBatchSize, texts.Count - start);
             long started = Stopwatch.GetTimestamp();
             var result = Session.Run(all is null ? texts : new ArraySegment<string>(all, start, count));
-            Series.BatchSize.Observe(count);
-            Series.ComputeDuration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            Series.ObserveRun(count, started);
             if (all is null)
             {
                 // One run, the common case: its logits are the answer as they are.

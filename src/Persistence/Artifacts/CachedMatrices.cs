@@ -12,6 +12,26 @@ namespace TextClassification.Persistence.Artifacts;
 public static class CachedMatrices
 {
     /// <summary>
+    /// Reads a stored matrix back, or null when it cannot be: its file is missing, does not match the SHA-256 and
+    /// length its row records (damage, or two processes that stored it at once and computed it on different hardware),
+    /// or holds another shape. The caller computes the matrix again and <see cref="SaveAsync"/> replaces the row, so a
+    /// bad file costs one computation instead of failing every later reader.
+    /// </summary>
+    public static async Task<float[]?> TryReadAsync(IArtifactStore artifacts, string key, string sha256, long sizeBytes, int rows, int columns, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(artifacts);
+        try
+        {
+            await using var stream = await artifacts.OpenReadAsync(key, sha256, sizeBytes, cancellationToken);
+            return await FloatMatrixFile.ReadAsync(stream, rows, columns, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Writes the file under <paramref name="key"/>, then records it: a row with the same identity (whose file went
     /// missing) is replaced; a row another process stored at the same moment wins, since it holds the same floats.
     /// </summary>

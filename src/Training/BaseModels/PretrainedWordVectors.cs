@@ -56,20 +56,22 @@ public sealed class PretrainedWordVectors
     /// <exception cref="InvalidDataException">The encoder's weights do not fit its shape.</exception>
     public static PretrainedWordVectors From(PretrainedEncoder encoder, CancellationToken cancellationToken = default)
     {
-        var (words, outputs) = PooledWordOutputs(encoder, cancellationToken);
-        return FromPooledWordOutputs(encoder.Id, words, outputs, encoder.Config.HiddenSize);
+        ArgumentNullException.ThrowIfNull(encoder);
+        var words = WholeWords(encoder.Tokenizer.Vocabulary);
+        var outputs = PooledWordOutputs(encoder, words, cancellationToken);
+        return FromPooledWordOutputs(encoder.Id, [.. words.Select(w => w.Word)], outputs, encoder.Config.HiddenSize);
     }
 
     /// <summary>
-    /// What <see cref="From"/> computes before it centres and scales: the whole words of the encoder's vocabulary, in
-    /// order, and the encoder's pooled output for each alone, row-major <c>[words, hidden size]</c>. The expensive part
-    /// (an encoder pass per word), kept apart so that it can be stored and read back (<see cref="WordVectorCache"/>).
+    /// What <see cref="From"/> computes before it centres and scales: the encoder's pooled output for each of
+    /// <paramref name="words"/> (the <see cref="WholeWords"/> of its vocabulary) alone, row-major
+    /// <c>[words, hidden size]</c>. The expensive part (an encoder pass per word), kept apart so that it can be stored
+    /// and read back (<see cref="WordVectorCache"/>).
     /// </summary>
     /// <exception cref="InvalidDataException">The encoder's weights do not fit its shape.</exception>
-    public static (string[] Words, float[] Outputs) PooledWordOutputs(PretrainedEncoder encoder, CancellationToken cancellationToken = default)
+    internal static float[] PooledWordOutputs(PretrainedEncoder encoder, IReadOnlyList<(int Token, string Word)> words, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(encoder);
-        var words = WholeWords(encoder.Tokenizer.Vocabulary);
         var special = new TextTokenizer(encoder.Tokenizer).SpecialIds!;
         int width = encoder.Config.HiddenSize;
         var outputs = new float[words.Count * width];
@@ -94,7 +96,7 @@ public sealed class PretrainedWordVectors
             pooled.data<float>().CopyTo(outputs.AsSpan(start * width, count * width));
         }
 
-        return ([.. words.Select(w => w.Word)], outputs);
+        return outputs;
     }
 
     /// <summary>
@@ -102,7 +104,7 @@ public sealed class PretrainedWordVectors
     /// <paramref name="outputs"/> is centred and scaled in place.
     /// </summary>
     /// <exception cref="InvalidDataException">The outputs do not have a row per word, or there are no words.</exception>
-    public static PretrainedWordVectors FromPooledWordOutputs(string source, string[] words, float[] outputs, int width)
+    internal static PretrainedWordVectors FromPooledWordOutputs(string source, string[] words, float[] outputs, int width)
     {
         ArgumentNullException.ThrowIfNull(words);
         ArgumentNullException.ThrowIfNull(outputs);

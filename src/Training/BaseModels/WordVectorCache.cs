@@ -56,25 +56,26 @@ public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache
         return await GetOrComputeAsync($"{source}\n{description.Sha256}", async () =>
         {
             var encoder = await catalog.LoadAsync(source, cancellationToken);
-            string[] words = [.. PretrainedWordVectors.WholeWords(encoder.Tokenizer.Vocabulary).Select(w => w.Word)];
+            var words = PretrainedWordVectors.WholeWords(encoder.Tokenizer.Vocabulary);
+            string[] wordList = [.. words.Select(w => w.Word)];
             // Everything besides the weights that decides the outputs: the same weights uploaded with another pooling,
             // or another vocabulary, must not read this set.
             string settingsSha256 = Identity(PooledOutputsRecipe, [JsonSerializer.Serialize(encoder.Config), encoder.Tokenizer.ToJson()]);
             int width = encoder.Config.HiddenSize;
-            if (await ReadStoredAsync(description.Sha256, settingsSha256, words.Length, width, cancellationToken) is { } stored)
+            if (await ReadStoredAsync(description.Sha256, settingsSha256, words.Count, width, cancellationToken) is { } stored)
             {
-                return (PretrainedWordVectors.FromPooledWordOutputs(source, words, stored, width), false);
+                return (PretrainedWordVectors.FromPooledWordOutputs(source, wordList, stored, width), false);
             }
 
             // Every core for a few seconds: a thread of its own rather than a pool thread, as training gets.
-            var (computedWords, outputs) = await Task.Factory.StartNew(
-                () => PretrainedWordVectors.PooledWordOutputs(encoder, cancellationToken),
+            var outputs = await Task.Factory.StartNew(
+                () => PretrainedWordVectors.PooledWordOutputs(encoder, words, cancellationToken),
                 cancellationToken,
                 TaskCreationOptions.LongRunning,
                 TaskScheduler.Default);
             // Stored before the vectors are made of them: that centres and scales the array in place.
-            await StoreAsync(description.Sha256, settingsSha256, outputs, words.Length, width, cancellationToken);
-            return (PretrainedWordVectors.FromPooledWordOutputs(source, computedWords, outputs, width), true);
+            await StoreAsync(description.Sha256, settingsSha256, outputs, words.Count, width, cancellationToken);
+            return (PretrainedWordVectors.FromPooledWordOutputs(source, wordList, outputs, width), true);
         }, cancellationToken);
     }
 
@@ -84,22 +85,7 @@ public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache
         var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
         var row = await db.WordVectorSets.AsNoTracking()
             .FirstOrDefaultAsync(w => w.BaseModelSha256 == baseModelSha256 && w.SettingsSha256 == settingsSha256, cancellationToken);
-        if (row is null || row.Words != words || row.Width != width || !artifacts.Exists(row.ArtifactKey))
-        {
-            return null;
-        }
-
-        try
-        {
-            await using var stream = await artifacts.OpenReadAsync(row.ArtifactKey, row.Sha256, row.SizeBytes, cancellationToken);
-            return await FloatMatrixFile.ReadAsync(stream, words, width, cancellationToken);
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException)
-        {
-            // A file that does not match its row (two processes that stored the set at once and computed it on
-            // different hardware, or damage): computed again, and the row replaced.
-            return null;
-        }
+        return row is null ? null : await CachedMatrices.TryReadAsync(artifacts, row.ArtifactKey, row.Sha256, row.SizeBytes, words, width, cancellationToken);
     }
 
     private Task StoreAsync(string baseModelSha256, string settingsSha256, float[] outputs, int words, int width, CancellationToken cancellationToken) =>
@@ -120,8 +106,9 @@ public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache
             },
             cancellationToken);
 
-    private static string Identity(string recipe, IEnumerable<string> words) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(recipe + "\n" + string.Join('\n', words))));
+    /// <summary>A name and what it was applied to, one per line, hashed: what identifies a computed set.</summary>
+    private static string Identity(string name, IEnumerable<string> lines) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name + "\n" + string.Join('\n', lines))));
 
     private async Task<(PretrainedWordVectors Vectors, bool Computed)> FromVersionAsync(string source, ModelReference reference, CancellationToken cancellationToken)
     {
@@ -133,11 +120,7 @@ public sealed class WordVectorCache(BaseModelCatalog catalog, TeacherOutputCache
                 ?? throw new KeyNotFoundException($"No model version {source} is registered.");
         }
 
-        if (version.OnnxSha256 is null)
-        {
-            throw new InvalidDataException($"The model version {source} has no ONNX export to run.");
-        }
-
+        // A version without an ONNX export is refused by the teacher-output cache (InvalidDataException).
         return await GetOrComputeAsync($"{source}\n{version.OnnxSha256}", async () =>
         {
             var words = VersionWords.Value;

@@ -42,7 +42,7 @@ public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactSto
         ArgumentNullException.ThrowIfNull(texts);
         if (teacher.OnnxArtifactKey is null || teacher.OnnxSha256 is null || teacher.OnnxSizeBytes is null)
         {
-            throw new InvalidDataException($"The teacher {teacher.ModelName}:{teacher.Version} has no ONNX export to run.");
+            throw new InvalidDataException($"The model version {teacher.ModelName}:{teacher.Version} has no ONNX export to run.");
         }
 
         var clock = Stopwatch.StartNew();
@@ -51,19 +51,10 @@ public sealed class TeacherOutputCache(IServiceScopeFactory scopes, IArtifactSto
             var db = scope.ServiceProvider.GetRequiredService<ServiceDbContext>();
             var cached = await db.TeacherOutputs.AsNoTracking()
                 .FirstOrDefaultAsync(t => t.TeacherOnnxSha256 == teacher.OnnxSha256 && t.DatasetSha256 == textsSha256, cancellationToken);
-            if (cached is not null && cached.Rows == texts.Count && artifacts.Exists(cached.ArtifactKey))
+            if (cached is not null && cached.Rows == texts.Count
+                && await CachedMatrices.TryReadAsync(artifacts, cached.ArtifactKey, cached.Sha256, cached.SizeBytes, cached.Rows, cached.Labels, cancellationToken) is { } logits)
             {
-                try
-                {
-                    await using var stream = await artifacts.OpenReadAsync(cached.ArtifactKey, cached.Sha256, cached.SizeBytes, cancellationToken);
-                    var logits = await FloatMatrixFile.ReadAsync(stream, cached.Rows, cached.Labels, cancellationToken);
-                    return new DatasetTeacherOutputs(logits, cached.Rows, cached.Labels, true, clock.Elapsed.TotalSeconds);
-                }
-                catch (Exception e) when (e is IOException or InvalidDataException)
-                {
-                    // A file that does not match its row (two jobs that stored the outputs at once and computed them on
-                    // different hardware, or damage): scored again below, and the row replaced.
-                }
+                return new DatasetTeacherOutputs(logits, cached.Rows, cached.Labels, true, clock.Elapsed.TotalSeconds);
             }
         }
 
